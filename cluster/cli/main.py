@@ -1,0 +1,146 @@
+"""The ``fleet`` command line: start, inspect and stop a cluster."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cluster.cli.zoo import zoo_app
+
+app = typer.Typer(
+    help="llm-fleet: serve open LLMs on Ray Serve + vLLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(zoo_app, name="zoo")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Cluster config YAML (default: the embedded local one)."),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", help="Join this running Ray cluster instead of starting one."),
+]
+STATE_FILE = Path(__file__).resolve().parents[2] / ".fleet" / "state.json"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _load(config_path: Path | None):
+    from cluster.config import ConfigError, load_config
+    from cluster.config.checks import check_config
+
+    try:
+        config = load_config(config_path)
+        check_config(config, str(config_path or "the embedded default config"))
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+    return config
+
+
+@app.command()
+def up(config: ConfigOption = None, address: AddressOption = None) -> None:
+    """Start a local Ray (or join one), deploy every model and the router, wait until ready."""
+    from cluster import launcher
+    from cluster.cli.progress import ProgressPrinter
+
+    cluster_config = _load(config)
+    ray_address = address or cluster_config.ray.address or launcher.running_ray_address()
+    started_ray = ray_address is None
+    if started_ray:
+        typer.echo(f"starting a local Ray instance ({cluster_config.ray.num_cpus} logical CPUs)")
+        launcher.start_local_head(cluster_config.ray.num_cpus)
+        ray_address = "auto"
+    _write_state({"started_ray": started_ray, "config": str(config or "")})
+
+    def tear_down(*_: object) -> None:
+        typer.echo("\ninterrupted: stopping the cluster")
+        _down()
+        sys.exit(130)
+
+    signal.signal(signal.SIGINT, tear_down)
+    signal.signal(signal.SIGTERM, tear_down)
+    launcher.connect(ray_address)
+    names = [model.name for model in cluster_config.models]
+    typer.echo(f"deploying {len(names)} models: {', '.join(names)}")
+    try:
+        endpoints = launcher.deploy(cluster_config, on_progress=ProgressPrinter(names))
+    except launcher.DeployError as error:
+        _down()
+        raise _fail(str(error)) from None
+    typer.secho("llm-fleet is up", fg=typer.colors.GREEN)
+    typer.echo(f"  OpenAI-compatible HTTP: {endpoints.http}")
+    typer.echo(f"  gRPC:                   {endpoints.grpc}")
+    typer.echo("  stop it with:           fleet down")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show each model's replicas and state."""
+    from cluster import launcher
+    from cluster.status import app_state
+
+    if launcher.running_ray_address() is None:
+        raise _fail("no Ray cluster is running here (start one with `fleet up`)")
+    launcher.connect("auto")
+    state = app_state()
+    if state is None:
+        raise _fail("llm-fleet is not deployed on this Ray cluster")
+    if as_json:
+        typer.echo(json.dumps(_as_dict(state), indent=2))
+        return
+    typer.echo(f"application: {state.status}")
+    for deployment in sorted(state.deployments.values(), key=lambda d: d.name):
+        replicas = ", ".join(f"{n} {s.lower()}" for s, n in sorted(deployment.replicas.items()))
+        typer.echo(f"  {deployment.name:<28} {deployment.status:<10} {replicas or 'no replicas'}")
+
+
+def _as_dict(state: object) -> dict:
+    from dataclasses import asdict
+
+    return asdict(state)  # type: ignore[arg-type]
+
+
+@app.command()
+def down() -> None:
+    """Stop the application and the Ray instance `fleet up` started."""
+    _down()
+    typer.echo("llm-fleet is down")
+
+
+def _down() -> None:
+    from cluster import launcher
+
+    state = _read_state()
+    if launcher.running_ray_address() is not None:
+        try:
+            launcher.connect("auto")
+            launcher.undeploy()
+        except Exception as error:
+            typer.echo(f"could not stop Serve cleanly ({error}); stopping Ray")
+    if state.get("started_ray", True):
+        launcher.stop_local_ray()
+    STATE_FILE.unlink(missing_ok=True)
+
+
+def _write_state(state: dict) -> None:
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text(json.dumps(state))
+
+
+def _read_state() -> dict:
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,60 @@
+"""Checks of a validated config against the outside world, run once before deploying."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from pathlib import Path
+
+from cluster.config.loader import ConfigError
+from cluster.config.schema import ZOO_PREFIX, ClusterConfig, EngineConfig, ModelConfig
+
+# Our typed engine fields, by the vLLM engine argument each one becomes.
+TYPED_ENGINE_FIELDS = tuple(EngineConfig.model_fields.keys() - {"extra_args"})
+
+
+def resolve_source(model: ModelConfig) -> str:
+    """The path or hub id vLLM loads for ``model``."""
+    if model.is_zoo_model:
+        from cluster.zoo import zoo_path
+
+        return str(zoo_path(model.source.removeprefix(ZOO_PREFIX)))
+    return model.source
+
+
+@cache
+def vllm_engine_argument_names() -> frozenset[str]:
+    from vllm.engine.arg_utils import AsyncEngineArgs
+
+    return frozenset(field.name for field in dataclasses.fields(AsyncEngineArgs))
+
+
+def check_engine_arguments(config: ClusterConfig, source: str = "config") -> None:
+    """Every engine argument must be one vLLM knows, so a typo fails before any engine starts."""
+    known = vllm_engine_argument_names()
+    for index, model in enumerate(config.models):
+        unknown = sorted(set(model.engine.extra_args) - known)
+        if unknown:
+            raise ConfigError(
+                f"{source}: models[{index}] (name: {model.name}).engine.extra_args: "
+                f"not vLLM engine arguments: {', '.join(unknown)}"
+            )
+
+
+def check_sources_exist(config: ClusterConfig, source: str = "config") -> None:
+    """Local model folders (zoo ones included) must exist before anything starts."""
+    for index, model in enumerate(config.models):
+        location = resolve_source(model)
+        looks_local = model.is_zoo_model or location.startswith(("/", "./", "../", "~"))
+        if looks_local and not Path(location).expanduser().is_dir():
+            hint = " (run `fleet zoo build`)" if model.is_zoo_model else ""
+            raise ConfigError(
+                f"{source}: models[{index}] (name: {model.name}).source: "
+                f"no model folder at {location}{hint}"
+            )
+
+
+def check_config(config: ClusterConfig, source: str = "config") -> None:
+    """All checks that need vLLM or the file system."""
+    check_engine_arguments(config, source)
+    check_sources_exist(config, source)

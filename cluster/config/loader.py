@@ -1,0 +1,83 @@
+"""Load a cluster configuration file, failing early with the file and field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from cluster.config.schema import ClusterConfig
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "configs" / "local.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file is unreadable or invalid."""
+
+
+def _field_path(location: tuple[int | str, ...], document: object) -> str:
+    """``models[1].engine.dtype``, with the model's name where there is one."""
+    parts: list[str] = []
+    node = document
+    for key in location:
+        if isinstance(key, int):
+            name = node[key].get("name") if _is_list_of_dicts(node, key) else None
+            parts[-1] += f"[{key}]" if name is None else f"[{key}] (name: {name})"
+        else:
+            parts.append(str(key))
+        node = _child(node, key)
+    return ".".join(parts) or "(top level)"
+
+
+def _is_list_of_dicts(node: object, index: int) -> bool:
+    return isinstance(node, list) and index < len(node) and isinstance(node[index], dict)
+
+
+def _child(node: object, key: int | str) -> object:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and key < len(node):
+        return node[key]
+    return None
+
+
+def parse_config(text: str, source: str = "<string>") -> ClusterConfig:
+    """Validate YAML text; ``source`` names the file in error messages."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return ClusterConfig.model_validate(document)
+    except ValidationError as error:
+        problems = [
+            f"  {_field_path(issue['loc'], document)}: {issue['msg']}" for issue in error.errors()
+        ]
+        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(problems)) from None
+
+
+def load_config(path: Path | str | None = None) -> ClusterConfig:
+    """Read and validate a configuration file (the embedded default when None).
+
+    Relative local model folders are taken relative to the file, not the cwd.
+    """
+    config_path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        text = config_path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read: {error.strerror}") from error
+    config = parse_config(text, str(config_path))
+    return _anchor_relative_sources(config, config_path.resolve().parent)
+
+
+def _anchor_relative_sources(config: ClusterConfig, base: Path) -> ClusterConfig:
+    models = [
+        model.model_copy(update={"source": str((base / model.source).resolve())})
+        if model.source.startswith(("./", "../"))
+        else model
+        for model in config.models
+    ]
+    return config.model_copy(update={"models": models})

@@ -1,0 +1,165 @@
+"""The typed cluster configuration: what ``deploy/configs/*.yaml`` may say.
+
+Validation is structural only (no file or network access here); checks that
+need the outside world (a model folder exists, vLLM knows an engine argument)
+run once at the edge, in ``cluster.config.checks``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# Model names become Ray Serve deployment names and URL path parts.
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
+ZOO_PREFIX = "zoo:"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineConfig(StrictModel):
+    """vLLM engine settings for one model."""
+
+    tensor_parallel_size: Annotated[int, Field(ge=1, le=64)] = 1
+    """GPUs (or CPU workers) one replica shards the model over."""
+    max_model_len: Annotated[int, Field(ge=16)] | None = None
+    """Context length in tokens; None takes the model's own."""
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    quantization: str | None = None
+    """A vLLM quantization method (awq, gptq, fp8, ...); None for unquantized weights."""
+    max_num_seqs: Annotated[int, Field(ge=1)] | None = None
+    """Upper bound on sequences batched together per engine step."""
+    enable_prefix_caching: bool | None = None
+    enforce_eager: bool | None = None
+    extra_args: dict[str, object] = Field(default_factory=dict)
+    """Further vLLM engine arguments, passed through; names are checked against vLLM."""
+
+    @model_validator(mode="after")
+    def _extra_args_do_not_shadow_fields(self) -> EngineConfig:
+        shadowed = sorted(set(self.extra_args) & set(type(self).model_fields))
+        if shadowed:
+            raise ValueError(f"set {', '.join(shadowed)} directly, not under extra_args")
+        return self
+
+
+class AutoscalingConfig(StrictModel):
+    """Ray Serve autoscaling for one model's replicas."""
+
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)] = 1
+    target_ongoing_requests: Annotated[float, Field(gt=0)] = 8
+    upscale_delay_s: Annotated[float, Field(ge=0)] = 30
+    downscale_delay_s: Annotated[float, Field(ge=0)] = 300
+
+    @model_validator(mode="after")
+    def _bounds_are_ordered(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) exceeds max_replicas ({self.max_replicas})"
+            )
+        return self
+
+
+class ResourceConfig(StrictModel):
+    """What one engine worker (one tensor-parallel shard) reserves in Ray."""
+
+    cpus_per_worker: Annotated[float, Field(ge=0)] = 1
+    gpus_per_worker: Annotated[float, Field(ge=0)] | None = None
+    """Defaults to 1 on a GPU cluster and 0 on a CPU one."""
+    accelerator_type: str | None = None
+    """A Ray accelerator type such as A10G or H100, to pin replicas to those nodes."""
+
+
+class ModelConfig(StrictModel):
+    """One served model: one Ray Serve deployment of vLLM engines."""
+
+    name: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
+    """The name callers put in the request's ``model`` field."""
+    source: Annotated[str, Field(min_length=1)]
+    """A hub id (org/model), a local folder, or ``zoo:<name>`` for a generated tiny model."""
+    description: str = ""
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    """A fixed replica count; leave unset to use ``autoscaling``."""
+    autoscaling: AutoscalingConfig | None = None
+    max_ongoing_requests: Annotated[int, Field(ge=1)] = 64
+    """Requests one replica takes at once before Ray Serve queues at the caller."""
+    max_queued_requests: Annotated[int, Field(ge=-1)] = -1
+    """Requests queued per caller beyond that before new ones are refused as overload
+    (HTTP 429, gRPC RESOURCE_EXHAUSTED); -1 queues without limit."""
+    resources: ResourceConfig = Field(default_factory=ResourceConfig)
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables for this model's engine processes."""
+
+    @model_validator(mode="after")
+    def _one_scaling_mode(self) -> ModelConfig:
+        if self.replicas is not None and self.autoscaling is not None:
+            raise ValueError("set either replicas or autoscaling, not both")
+        return self
+
+    @property
+    def is_zoo_model(self) -> bool:
+        return self.source.startswith(ZOO_PREFIX)
+
+
+class EndpointConfig(StrictModel):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)]
+
+
+class RayConfig(StrictModel):
+    """Where the Ray cluster is."""
+
+    address: str | None = None
+    """A running cluster to join (``auto`` or ``host:port``); None starts a local one."""
+    num_cpus: Annotated[int, Field(ge=1)] | None = 8
+    """Logical CPUs a local Ray offers. Bookkeeping only: more than the cores is fine."""
+
+
+class RouterConfig(StrictModel):
+    """The ingress deployment in front of the models."""
+
+    replicas: Annotated[int, Field(ge=1)] = 1
+    max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
+    max_queued_requests: Annotated[int, Field(ge=-1)] = -1
+    request_timeout_s: Annotated[float, Field(gt=0)] = 600
+
+
+class ClusterConfig(StrictModel):
+    """The root of a cluster configuration file."""
+
+    name: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)] = "llm-fleet"
+    device: Literal["cpu", "gpu"] = "cpu"
+    ray: RayConfig = Field(default_factory=RayConfig)
+    http: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=8000))
+    grpc: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=9000))
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables for every model's engine processes."""
+    models: Annotated[list[ModelConfig], Field(min_length=1)]
+
+    @field_validator("models")
+    @classmethod
+    def _names_are_unique(cls, models: list[ModelConfig]) -> list[ModelConfig]:
+        seen: set[str] = set()
+        for model in models:
+            key = model.name.lower()
+            if key in seen:
+                raise ValueError(f"model name '{model.name}' is used twice")
+            seen.add(key)
+        return models
+
+    def model(self, name: str) -> ModelConfig:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+
+def deployment_name(model_name: str) -> str:
+    """The Ray Serve deployment name of a model (Serve forbids some characters)."""
+    return "model-" + re.sub(r"[^A-Za-z0-9_\-]", "_", model_name)

@@ -1,0 +1,120 @@
+"""Start, join and stop the Ray cluster and the llm-fleet application on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+from ray import serve
+
+from cluster.app import build_application
+from cluster.config.checks import check_config
+from cluster.config.schema import ClusterConfig
+from cluster.status import APP_NAME, AppState, app_state
+from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
+
+# Quiet, offline-friendly defaults for every Ray process we start.
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+class DeployError(RuntimeError):
+    """The application did not come up."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    http: str
+    grpc: str
+
+    @classmethod
+    def of(cls, config: ClusterConfig) -> Endpoints:
+        return cls(
+            http=f"http://{config.http.host}:{config.http.port}/v1",
+            grpc=f"{config.grpc.host}:{config.grpc.port}",
+        )
+
+
+def _ray_executable() -> str:
+    beside_python = Path(sys.executable).with_name("ray")
+    return str(beside_python) if beside_python.exists() else (shutil.which("ray") or "ray")
+
+
+def start_local_head(num_cpus: int | None) -> None:
+    """A detached local Ray head that outlives this process (``fleet down`` stops it)."""
+    command = [
+        _ray_executable(),
+        "start",
+        "--head",
+        "--disable-usage-stats",
+        "--include-dashboard=false",
+    ]
+    if num_cpus is not None:
+        command.append(f"--num-cpus={num_cpus}")
+    subprocess.run(
+        command, check=True, env={**os.environ, **RAY_ENV}, capture_output=True, text=True
+    )
+
+
+def stop_local_ray() -> None:
+    subprocess.run([_ray_executable(), "stop", "--force"], check=False, capture_output=True)
+
+
+def connect(address: str) -> None:
+    os.environ.update(RAY_ENV)
+    ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+
+
+def running_ray_address() -> str | None:
+    """``auto`` when a Ray instance is reachable from here, else None."""
+    probe = subprocess.run(
+        [_ray_executable(), "status"], capture_output=True, text=True, check=False
+    )
+    return "auto" if probe.returncode == 0 else None
+
+
+def deploy(
+    config: ClusterConfig,
+    *,
+    on_progress: Callable[[AppState | None], None] | None = None,
+    timeout_s: float = 900,
+) -> Endpoints:
+    """Deploy the models and the router on the connected Ray; wait until all serve."""
+    check_config(config)
+    serve.start(
+        http_options={"host": config.http.host, "port": config.http.port},
+        grpc_options={
+            "port": config.grpc.port,
+            "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS,
+        },
+    )
+    serve._run(build_application(config), name=APP_NAME, route_prefix="/", _blocking=False)
+    wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
+    return Endpoints.of(config)
+
+
+def wait_until_running(
+    *, on_progress: Callable[[AppState | None], None] | None = None, timeout_s: float = 900
+) -> AppState:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = app_state()
+        if on_progress is not None:
+            on_progress(state)
+        if state is not None and state.is_running:
+            return state
+        if state is not None and state.has_failed:
+            raise DeployError(f"deployment failed: {state.message}")
+        if time.monotonic() > deadline:
+            raise DeployError(f"not running after {timeout_s:.0f} s")
+        time.sleep(2)
+
+
+def undeploy() -> None:
+    serve.shutdown()

@@ -1,0 +1,1 @@
+"""Model deployments: one Ray Serve LLM deployment (vLLM engines) per configured model."""

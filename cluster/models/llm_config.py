@@ -1,0 +1,104 @@
+"""Translate our typed model config into Ray Serve LLM's ``LLMConfig``.
+
+The only module that knows the shape of Ray's LLM configuration, so a Ray
+upgrade that changes it breaks here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ray.serve.llm import LLMConfig
+
+from cluster.config.checks import TYPED_ENGINE_FIELDS, resolve_source
+from cluster.config.schema import ClusterConfig, ModelConfig
+
+# vLLM's CPU backend sizes its KV cache from this (GiB); its default takes far too
+# much memory once several engines share a machine.
+CPU_DEFAULT_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}
+
+
+def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
+    """The vLLM engine arguments of ``model``: typed fields that are set, then extra_args."""
+    typed = {name: getattr(model.engine, name) for name in TYPED_ENGINE_FIELDS}
+    return {
+        **{name: value for name, value in typed.items() if value is not None},
+        **model.engine.extra_args,
+    }
+
+
+def cpu_thread_binding(tensor_parallel_size: int, cores: int) -> str:
+    """One disjoint core range per CPU tensor-parallel worker, e.g. ``0|1`` or ``0-3|4-7``.
+
+    Without it vLLM's CPU workers refuse to start when there are fewer NUMA nodes
+    than workers.
+    """
+    per_worker = max(cores // tensor_parallel_size, 1)
+    ranges = []
+    for worker in range(tensor_parallel_size):
+        first = (worker * per_worker) % cores
+        last = first + per_worker - 1
+        ranges.append(str(first) if first == last else f"{first}-{last}")
+    return "|".join(ranges)
+
+
+def engine_env(model: ModelConfig, cluster: ClusterConfig) -> dict[str, str]:
+    env: dict[str, str] = {}
+    if cluster.device == "cpu":
+        env.update(CPU_DEFAULT_ENV)
+        if model.engine.tensor_parallel_size > 1:
+            env["VLLM_CPU_OMP_THREADS_BIND"] = cpu_thread_binding(
+                model.engine.tensor_parallel_size, os.cpu_count() or 1
+            )
+    return {**env, **cluster.env, **model.env}
+
+
+def placement_bundles(model: ModelConfig, cluster: ClusterConfig) -> list[dict[str, float]]:
+    """One bundle per tensor-parallel worker, so Ray reserves the whole shard set at once."""
+    gpus = model.resources.gpus_per_worker
+    if gpus is None:
+        gpus = 1 if cluster.device == "gpu" else 0
+    bundle: dict[str, float] = {"CPU": model.resources.cpus_per_worker}
+    if gpus:
+        bundle["GPU"] = gpus
+    return [dict(bundle) for _ in range(model.engine.tensor_parallel_size)]
+
+
+def scaling_options(model: ModelConfig) -> dict[str, Any]:
+    if model.autoscaling is None:
+        return {"num_replicas": model.replicas or 1}
+    scaling = model.autoscaling
+    return {
+        "autoscaling_config": {
+            "min_replicas": scaling.min_replicas,
+            "initial_replicas": max(scaling.min_replicas, 1),
+            "max_replicas": scaling.max_replicas,
+            "target_ongoing_requests": scaling.target_ongoing_requests,
+            "upscale_delay_s": scaling.upscale_delay_s,
+            "downscale_delay_s": scaling.downscale_delay_s,
+        }
+    }
+
+
+def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
+    deployment_config: dict[str, Any] = {
+        **scaling_options(model),
+        "max_ongoing_requests": model.max_ongoing_requests,
+        "max_queued_requests": model.max_queued_requests,
+        # The replica actor only coordinates; the engine's workers hold the
+        # placement-group bundles, so the actor itself reserves nothing.
+        "ray_actor_options": {"num_cpus": 0},
+    }
+    return LLMConfig(
+        model_loading_config={"model_id": model.name, "model_source": resolve_source(model)},
+        engine_kwargs=engine_kwargs(model),
+        accelerator_type=model.resources.accelerator_type,
+        placement_group_config={
+            "bundles": placement_bundles(model, cluster),
+            "strategy": "PACK",
+        },
+        deployment_config=deployment_config,
+        runtime_env={"env_vars": engine_env(model, cluster)},
+        log_engine_metrics=True,
+    )

@@ -1,0 +1,102 @@
+"""The gRPC adapter (``fleet.v1.FleetService`` and ``grpc.health.v1.Health``) over the router core.
+
+Ray Serve's gRPC proxy calls the router deployment's methods named after the
+RPCs; they delegate here. Status codes come from the one error mapping in
+``grpc_status``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from fleet.v1 import fleet_pb2
+from grpc_health.v1 import health_pb2
+
+from services.api.grpc_mapping import (
+    StreamTranslator,
+    chunks_from_sse,
+    list_models_response,
+    to_openai_request,
+)
+from services.api.grpc_status import StatusContext, end_call
+from services.errors import NotFoundError
+from services.router.core import Router
+
+# What Ray Serve's gRPC proxy registers (import paths of generated add_*_to_server functions).
+GRPC_SERVICER_FUNCTIONS = [
+    "fleet.v1.fleet_pb2_grpc.add_FleetServiceServicer_to_server",
+    "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
+]
+FLEET_SERVICE = fleet_pb2.DESCRIPTOR.services_by_name["FleetService"].full_name
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+async def _events(
+    router: Router, request: fleet_pb2.GenerateRequest, started: float
+) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
+    """Deltas as the engine produces them, then the end event (TTFT measured from arrival)."""
+    body, hints = to_openai_request(request, stream=True)
+    stream = await router.generate_stream(body, hints)
+    translator = StreamTranslator(stream.decision, request.request_id or f"fleet-{uuid.uuid4()}")
+    first_token_ms: float | None = None
+    async for sse in stream.chunks:
+        for chunk in chunks_from_sse(sse):
+            event = translator.feed(chunk)
+            if event is not None:
+                if first_token_ms is None:
+                    first_token_ms = _elapsed_ms(started)
+                yield event
+    yield translator.end(first_token_ms or 0.0)
+
+
+async def generate_stream(
+    router: Router, request: fleet_pb2.GenerateRequest, context: StatusContext
+) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
+    started = time.perf_counter()
+    try:
+        async for event in _events(router, request, started):
+            yield event
+    except Exception as error:
+        end_call(context, error)
+
+
+async def generate(
+    router: Router, request: fleet_pb2.GenerateRequest, context: StatusContext
+) -> fleet_pb2.GenerateResponse:
+    """Unary: the engine streams underneath, so the answer can report its time to first token."""
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        async for event in _events(router, request, started):
+            if event.HasField("delta"):
+                parts.append(event.delta.text)
+            else:
+                end = event.end
+    except Exception as error:
+        end_call(context, error)
+    return fleet_pb2.GenerateResponse(
+        text="".join(parts),
+        finish_reason=end.finish_reason,
+        usage=end.usage,
+        route=end.route,
+        time_to_first_token_ms=end.time_to_first_token_ms,
+        request_id=end.request_id,
+    )
+
+
+def list_models(router: Router) -> fleet_pb2.ListModelsResponse:
+    return list_models_response(router.catalog.model_cards())
+
+
+def health_check(
+    request: health_pb2.HealthCheckRequest, context: StatusContext
+) -> health_pb2.HealthCheckResponse:
+    """The standard health protocol: "" (the server) and our service are SERVING."""
+    if request.service not in ("", FLEET_SERVICE):
+        end_call(context, NotFoundError(f"unknown service '{request.service}'", param="service"))
+    return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)

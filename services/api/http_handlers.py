@@ -1,0 +1,98 @@
+"""The OpenAI-compatible HTTP adapter: translate HTTP to the router core and back.
+
+No routing or validation lives here beyond parsing the body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ValidationError
+
+from services.errors import FleetError, InvalidRequestError, ServerError, to_openai_error
+from services.router.core import Router
+from services.router.requests import ChatCompletionRequest, CompletionRequest, OpenAIRequest
+from services.router.types import RouteDecision, RoutingHints
+
+logger = logging.getLogger(__name__)
+
+RequestModel = TypeVar("RequestModel", bound=BaseModel)
+
+ROUTING_KEY_HEADER = "x-fleet-routing-key"
+TENANT_HEADER = "x-fleet-tenant"
+
+
+async def parse_body(request: Request, model_cls: type[RequestModel]) -> RequestModel:
+    try:
+        payload = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidRequestError(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    if not isinstance(payload.get("model"), str) or not payload["model"]:
+        raise InvalidRequestError("'model' is required and must be a string", param="model")
+    try:
+        return model_cls.model_validate(payload)
+    except ValidationError as error:
+        issue = error.errors()[0]
+        field = ".".join(str(part) for part in issue["loc"]) or None
+        raise InvalidRequestError(f"'{field}': {issue['msg']}", param=field) from None
+
+
+def routing_hints(request: Request, body: OpenAIRequest) -> RoutingHints:
+    routing_key = request.headers.get(ROUTING_KEY_HEADER) or getattr(body, "user", None)
+    return RoutingHints(
+        model=body.model or "",
+        routing_key=routing_key,
+        tenant=request.headers.get(TENANT_HEADER),
+    )
+
+
+def route_headers(decision: RouteDecision) -> dict[str, str]:
+    return {
+        "x-fleet-model": decision.model,
+        "x-fleet-route": decision.route,
+        "x-fleet-variant": decision.variant,
+    }
+
+
+async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Response:
+    hints = routing_hints(request, body)
+    if body.stream:
+        stream = await router.generate_stream(body, hints)
+        return StreamingResponse(
+            _end_with_error_event(stream.chunks),
+            media_type="text/event-stream",
+            headers=route_headers(stream.decision),
+        )
+    result = await router.generate(body, hints)
+    return JSONResponse(result.body.model_dump(), headers=route_headers(result.decision))
+
+
+async def chat_completions(router: Router, request: Request) -> Response:
+    return await _serve(router, request, await parse_body(request, ChatCompletionRequest))
+
+
+async def completions(router: Router, request: Request) -> Response:
+    return await _serve(router, request, await parse_body(request, CompletionRequest))
+
+
+def list_models(router: Router) -> JSONResponse:
+    return JSONResponse({"object": "list", "data": router.catalog.model_cards()})
+
+
+async def _end_with_error_event(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+    """After the first byte the status is sent: report a failure in-band, then stop."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except Exception as error:
+        logger.exception("stream failed after it started")
+        fleet_error = error if isinstance(error, FleetError) else ServerError(str(error))
+        yield f"data: {json.dumps(to_openai_error(fleet_error))}\n\n"
+        yield "data: [DONE]\n\n"

@@ -1,0 +1,103 @@
+"""The one error tree of llm-fleet, mapped once to HTTP and once to gRPC.
+
+Everything on the request path raises one of these; the transports translate
+them (see ``to_openai_error`` here and ``services.api.grpc_status``).
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+
+class FleetError(Exception):
+    """Base of every error llm-fleet raises on purpose."""
+
+    http_status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+    openai_type: str = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Ray ships errors between processes by pickling them; subclasses whose
+        # __init__ takes other arguments would not survive the default.
+        return (_restore, (type(self), self.__dict__))
+
+
+class ClientError(FleetError):
+    """The request is wrong; retrying it unchanged fails again."""
+
+    http_status = HTTPStatus.BAD_REQUEST
+    openai_type = "invalid_request_error"
+
+
+class InvalidRequestError(ClientError):
+    """A malformed body or an out-of-range parameter; ``param`` names the field."""
+
+
+class NotFoundError(ClientError):
+    """The named thing does not exist here."""
+
+    http_status = HTTPStatus.NOT_FOUND
+    openai_type = "not_found"
+
+
+class ModelNotFoundError(NotFoundError):
+    """The requested model or alias is not served."""
+
+    openai_type = "model_not_found"
+
+    def __init__(self, requested: str, available: list[str]) -> None:
+        listing = ", ".join(sorted(available)) or "none"
+        super().__init__(
+            f"The model '{requested}' does not exist. Models served: {listing}.", param="model"
+        )
+        self.requested = requested
+        self.available = sorted(available)
+
+
+class ServerError(FleetError):
+    """Something failed on our side."""
+
+
+class RetryableError(ServerError):
+    """The cluster cannot take the request now; the same request may succeed later."""
+
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+    openai_type = "service_unavailable"
+
+
+class OverloadedError(RetryableError):
+    """Back-pressure: too many requests in flight."""
+
+    http_status = HTTPStatus.TOO_MANY_REQUESTS
+    openai_type = "rate_limit_exceeded"
+
+
+class DeadlineExceededError(FleetError):
+    """The caller's deadline passed before the answer was complete."""
+
+    http_status = HTTPStatus.GATEWAY_TIMEOUT
+    openai_type = "timeout"
+
+
+def _restore(cls: type[FleetError], state: dict[str, Any]) -> FleetError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
+
+
+def to_openai_error(error: FleetError) -> dict[str, Any]:
+    """The OpenAI-style error body for ``error``."""
+    return {
+        "error": {
+            "message": error.message,
+            "type": error.openai_type,
+            "param": error.param,
+            "code": int(error.http_status),
+        }
+    }

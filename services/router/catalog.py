@@ -1,0 +1,56 @@
+"""The models the router can send requests to."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from services.errors import ModelNotFoundError
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What the router knows of one served model."""
+
+    name: str
+    source: str
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    description: str = ""
+
+
+class ModelCatalog:
+    def __init__(self, models: Iterable[ServedModel]) -> None:
+        self._models = {model.name: model for model in models}
+        self._created = int(time.time())
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._models)
+
+    def get(self, name: str) -> ServedModel:
+        try:
+            return self._models[name]
+        except KeyError:
+            raise ModelNotFoundError(name, self.names) from None
+
+    def model_cards(self) -> list[dict[str, object]]:
+        return [self.card(name) for name in self.names]
+
+    def card(self, name: str) -> dict[str, object]:
+        """The OpenAI ``model`` object, with our serving details under ``metadata``."""
+        model = self.get(name)
+        return {
+            "id": model.name,
+            "object": "model",
+            "created": self._created,
+            "owned_by": "llm-fleet",
+            "root": model.source,
+            "max_model_len": model.max_model_len,
+            "metadata": {
+                "source": model.source,
+                "tensor_parallel_size": model.tensor_parallel_size,
+                "description": model.description,
+            },
+        }

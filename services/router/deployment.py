@@ -1,0 +1,82 @@
+"""The router's Ray Serve deployment: the one ingress, over HTTP and gRPC.
+
+It only wires transports to ``Router``; the request path lives in ``core``.
+Ray Serve's gRPC proxy calls the methods named after the RPCs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fleet.v1 import fleet_pb2
+from grpc_health.v1 import health_pb2
+from ray import serve
+from ray.serve.grpc_util import RayServegRPCContext
+from ray.serve.handle import DeploymentHandle
+
+from services.api import grpc_handlers, http_handlers
+from services.api.http_errors import install_error_handlers
+from services.router.backend import ServeHandleBackend
+from services.router.catalog import ModelCatalog, ServedModel
+from services.router.core import Router
+
+http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
+install_error_handlers(http_app)
+
+
+@serve.deployment(name="router")
+@serve.ingress(http_app)
+class RouterDeployment:
+    def __init__(
+        self,
+        models: dict[str, DeploymentHandle],
+        catalog: list[ServedModel],
+        timeout_s: float,
+    ) -> None:
+        backend = ServeHandleBackend(models)
+        self._router = Router(ModelCatalog(catalog), backend, timeout_s=timeout_s)
+
+    @http_app.post("/v1/chat/completions")
+    async def chat_completions(self, request: Request) -> Response:
+        return await http_handlers.chat_completions(self._router, request)
+
+    @http_app.post("/v1/completions")
+    async def completions(self, request: Request) -> Response:
+        return await http_handlers.completions(self._router, request)
+
+    @http_app.get("/v1/models")
+    async def models(self) -> Response:
+        return http_handlers.list_models(self._router)
+
+    @http_app.get("/v1/models/{model:path}")
+    async def model(self, model: str) -> Response:
+        return JSONResponse(self._router.catalog.card(model))
+
+    @http_app.get("/health")
+    async def health(self) -> Response:
+        return JSONResponse({"status": "ok", "models": self._router.catalog.names})
+
+    # gRPC: fleet.v1.FleetService
+    async def Generate(
+        self, request: fleet_pb2.GenerateRequest, grpc_context: RayServegRPCContext
+    ) -> fleet_pb2.GenerateResponse:
+        return await grpc_handlers.generate(self._router, request, grpc_context)
+
+    async def GenerateStream(
+        self, request: fleet_pb2.GenerateRequest, grpc_context: RayServegRPCContext
+    ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
+        async for event in grpc_handlers.generate_stream(self._router, request, grpc_context):
+            yield event
+
+    async def ListModels(
+        self, request: fleet_pb2.ListModelsRequest
+    ) -> fleet_pb2.ListModelsResponse:
+        return grpc_handlers.list_models(self._router)
+
+    # gRPC: grpc.health.v1.Health
+    async def Check(
+        self, request: health_pb2.HealthCheckRequest, grpc_context: RayServegRPCContext
+    ) -> health_pb2.HealthCheckResponse:
+        return grpc_handlers.health_check(request, grpc_context)

@@ -1,0 +1,126 @@
+"""One real cluster (Ray + Ray Serve LLM + vLLM on the tiny zoo) shared by every integration test.
+
+Engines take ~25 s each to start, so the whole session shares one deployment:
+the embedded default config plus a tensor-parallel twin of the tiny Mixtral.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import openai
+import pytest
+import ray
+from ray import serve
+
+from cluster.config import ClusterConfig, load_config
+from cluster.config.schema import EndpointConfig, deployment_name
+from cluster.launcher import RAY_ENV, Endpoints, deploy
+from cluster.status import APP_NAME
+from cluster.zoo import build_zoo
+from services.client import FleetClient
+
+TEST_HTTP_PORT = 18000
+TEST_GRPC_PORT = 19000
+TP2_MODEL = "tiny-mixtral-tp2"
+# Served with a tiny request queue, so a burst overloads it (the overload tests).
+SMALL_QUEUE_MODEL = "tiny-phi3"
+
+
+@dataclass(frozen=True)
+class RunningCluster:
+    config: ClusterConfig
+    endpoints: Endpoints
+
+    @property
+    def model_names(self) -> list[str]:
+        return [model.name for model in self.config.models]
+
+
+def integration_config() -> ClusterConfig:
+    config = load_config()
+    mixtral = config.model("tiny-mixtral")
+    tp2 = mixtral.model_copy(
+        update={
+            "name": TP2_MODEL,
+            "description": "the tiny Mixtral sharded over 2 CPU workers",
+            "engine": mixtral.engine.model_copy(update={"tensor_parallel_size": 2}),
+        }
+    )
+    models = [
+        model.model_copy(update={"max_ongoing_requests": 2, "max_queued_requests": 1})
+        if model.name == SMALL_QUEUE_MODEL
+        else model
+        for model in config.models
+    ]
+    return config.model_copy(
+        update={
+            "http": EndpointConfig(host="127.0.0.1", port=TEST_HTTP_PORT),
+            "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
+            "models": [*models, tp2],
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[RunningCluster]:
+    build_zoo()
+    config = integration_config()
+    os.environ.update(RAY_ENV)
+    ray.init(address="local", num_cpus=config.ray.num_cpus, log_to_driver=False)
+    try:
+        endpoints = deploy(config, timeout_s=900)
+        yield RunningCluster(config=config, endpoints=endpoints)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def unfinished_engine_requests(model: str) -> int:
+    """What the model's vLLM engine is still working on (aborted requests excluded)."""
+    handle = serve.get_deployment_handle(deployment_name(model), app_name=APP_NAME)
+    return handle.unfinished_requests.remote().result()
+
+
+def wait_for_idle_engine(model: str, timeout_s: float) -> float:
+    """Seconds until the engine has no unfinished request; fails after ``timeout_s``."""
+    started = time.monotonic()
+    while unfinished_engine_requests(model) > 0:
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"{model} still generating after {timeout_s} s")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+LONG_GENERATION_MODEL = "tiny-mistral"
+# Random weights never emit EOS, so this runs to max_tokens: a long generation.
+LONG = {"prompt": "status", "max_tokens": 1000, "temperature": 0.0}
+
+
+@pytest.fixture(scope="session")
+def full_generation_s(grpc_client: FleetClient) -> float:
+    """How long the long generation takes when nobody stops it."""
+    started = time.monotonic()
+    answer = grpc_client.generate(model=LONG_GENERATION_MODEL, **LONG)
+    assert answer.usage.completion_tokens == LONG["max_tokens"]
+    return time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def grpc_client(cluster: RunningCluster) -> Iterator[FleetClient]:
+    with FleetClient(cluster.endpoints.grpc, timeout=60, max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def client(cluster: RunningCluster) -> openai.OpenAI:
+    return openai.OpenAI(base_url=cluster.endpoints.http, api_key="unused", max_retries=0)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.integration)

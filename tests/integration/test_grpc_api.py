@@ -1,0 +1,103 @@
+"""The gRPC API through Ray Serve's gRPC proxy, on every family."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from fleet.v1 import fleet_pb2, fleet_pb2_grpc
+
+from services.client import FinishReason, FleetClient, FleetClientError
+from tests.integration.conftest import RunningCluster
+
+FAMILIES = ["tiny-mistral", "tiny-mixtral", "tiny-qwen2", "tiny-phi3"]
+GREEDY = {"temperature": 0.0, "seed": 11, "max_tokens": 16}
+MESSAGES = [{"role": "user", "content": "Which replicas are healthy?"}]
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_stream_deltas_join_to_the_unary_text(grpc_client: FleetClient, model: str) -> None:
+    unary = grpc_client.generate(model=model, messages=MESSAGES, **GREEDY)
+    assert unary.text
+    assert unary.route.model == model
+    assert unary.usage.completion_tokens == 16
+    assert unary.finish_reason == FinishReason.LENGTH
+    assert unary.time_to_first_token_ms > 0
+
+    stream = grpc_client.generate_stream(model=model, messages=MESSAGES, **GREEDY)
+    deltas = [delta.text for delta in stream]
+    assert len(deltas) > 1
+    assert "".join(deltas) == unary.text
+    assert stream.end.usage.completion_tokens == 16
+    assert stream.end.route.model == model
+    assert stream.end.time_to_first_token_ms > 0
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_prompt_input(grpc_client: FleetClient, model: str) -> None:
+    answer = grpc_client.generate(model=model, prompt="The cluster is", **GREEDY)
+    assert answer.text
+    assert answer.usage.prompt_tokens > 0
+
+
+def test_list_models(grpc_client: FleetClient, cluster: RunningCluster) -> None:
+    models = {model.id: model for model in grpc_client.list_models()}
+    assert set(models) == set(cluster.model_names)
+    assert models["tiny-qwen2"].max_model_len == 1024
+
+
+def test_unknown_model_is_not_found(grpc_client: FleetClient) -> None:
+    with pytest.raises(FleetClientError) as caught:
+        grpc_client.generate(model="gpt-9", prompt="hi")
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert "tiny-qwen2" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (
+            fleet_pb2.GenerateRequest(
+                prompt="hi",
+                routing=fleet_pb2.RoutingHints(model="tiny-qwen2"),
+                sampling=fleet_pb2.SamplingParams(temperature=-1),
+            ),
+            "temperature",
+        ),
+        (
+            fleet_pb2.GenerateRequest(
+                prompt="hi",
+                routing=fleet_pb2.RoutingHints(model="tiny-qwen2"),
+                sampling=fleet_pb2.SamplingParams(max_tokens=0),
+            ),
+            "max_tokens",
+        ),
+        (fleet_pb2.GenerateRequest(routing=fleet_pb2.RoutingHints(model="tiny-qwen2")), "input"),
+        (fleet_pb2.GenerateRequest(prompt="hi"), "model"),
+    ],
+)
+@pytest.mark.parametrize("method", ["Generate", "GenerateStream"])
+def test_invalid_argument_names_the_field(
+    cluster: RunningCluster, request_: fleet_pb2.GenerateRequest, field: str, method: str
+) -> None:
+    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
+        stub = fleet_pb2_grpc.FleetServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            call = getattr(stub, method)(request_, timeout=30)
+            if method == "GenerateStream":
+                list(call)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in caught.value.details()
+
+
+def test_prompt_longer_than_context_is_invalid_argument(grpc_client: FleetClient) -> None:
+    with pytest.raises(FleetClientError) as caught:
+        grpc_client.generate(model="tiny-qwen2", prompt="replicas " * 3000, max_tokens=4)
+    assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "prompt" in caught.value.message or "context" in caught.value.message
+
+
+def test_server_stays_up_after_errors(grpc_client: FleetClient) -> None:
+    for _ in range(3):
+        with pytest.raises(FleetClientError):
+            grpc_client.generate(model="nope", prompt="hi")
+    assert grpc_client.generate(model="tiny-qwen2", prompt="hi", max_tokens=2).text

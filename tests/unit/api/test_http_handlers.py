@@ -1,0 +1,106 @@
+"""The HTTP adapter on a plain FastAPI app, with the model deployments faked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import FastAPI, Request, Response
+from fastapi.testclient import TestClient
+
+from services.api import http_handlers
+from services.api.http_errors import install_error_handlers
+from services.router.catalog import ModelCatalog, ServedModel
+from services.router.core import Router
+from services.router.requests import ChatCompletionResponse
+from tests.unit.router.fakes import ScriptedBackend
+
+
+def make_client(backend: ScriptedBackend) -> TestClient:
+    router = Router(ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)]), backend)
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        return await http_handlers.chat_completions(router, request)
+
+    @app.get("/v1/models")
+    async def models() -> Response:
+        return http_handlers.list_models(router)
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def reply(text: str) -> ChatCompletionResponse:
+    return ChatCompletionResponse(
+        model="alpha",
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    )
+
+
+BODY = {"model": "alpha", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_unary_chat_returns_the_model_answer_and_route_headers() -> None:
+    client = make_client(ScriptedBackend({"alpha": [reply("hello")]}))
+    response = client.post("/v1/chat/completions", json=BODY)
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == "hello"
+    assert response.headers["x-fleet-model"] == "alpha"
+
+
+def test_stream_is_server_sent_events() -> None:
+    chunk = 'data: {"choices": []}\n\n'
+    client = make_client(ScriptedBackend({"alpha": [[chunk], chunk]}))
+    response = client.post("/v1/chat/completions", json={**BODY, "stream": True})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text == chunk + chunk + "data: [DONE]\n\n"
+
+
+def test_failure_mid_stream_ends_with_one_error_event() -> None:
+    chunk = 'data: {"choices": []}\n\n'
+    client = make_client(ScriptedBackend({"alpha": [chunk, RuntimeError("replica died")]}))
+    response = client.post("/v1/chat/completions", json={**BODY, "stream": True})
+    assert response.status_code == 200
+    events = [e for e in response.text.split("\n\n") if e]
+    assert events[0] == chunk.strip()
+    assert json.loads(events[1].removeprefix("data: "))["error"]["code"] == 500
+    assert events[2] == "data: [DONE]"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param"),
+    [
+        (b"{oops", 400, None),
+        (b'"text"', 400, None),
+        (json.dumps({"messages": BODY["messages"]}).encode(), 400, "model"),
+        (json.dumps({**BODY, "max_tokens": -2}).encode(), 400, "max_tokens"),
+        (json.dumps({**BODY, "temperature": -1}).encode(), 400, "temperature"),
+        (json.dumps({**BODY, "messages": "hi"}).encode(), 400, "messages"),
+        (json.dumps({**BODY, "model": "omega"}).encode(), 404, "model"),
+    ],
+)
+def test_bad_requests_get_openai_error_bodies(body: bytes, status: int, param: str | None) -> None:
+    client = make_client(ScriptedBackend({"alpha": [reply("never")]}))
+    response = client.post("/v1/chat/completions", content=body)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == status
+    assert error["param"] == param
+    assert error["message"]
+
+
+def test_unexpected_exception_is_a_500_error_body() -> None:
+    client = make_client(ScriptedBackend({"alpha": [RuntimeError("boom")]}))
+    response = client.post("/v1/chat/completions", json=BODY)
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "internal_error"
+
+
+def test_models_lists_the_catalog() -> None:
+    client = make_client(ScriptedBackend({}))
+    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["alpha"]

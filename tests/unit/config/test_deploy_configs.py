@@ -1,0 +1,56 @@
+"""Every config we ship validates, vLLM engine arguments included."""
+
+from pathlib import Path
+
+import pytest
+
+from cluster.config import ConfigError, load_config, parse_config
+from cluster.config.checks import check_engine_arguments
+
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "deploy" / "configs"
+SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+def test_local_and_gpu_configs_are_shipped() -> None:
+    assert {path.name for path in SHIPPED} >= {"local.yaml", "gpu.yaml"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_shipped_config_validates(path: Path) -> None:
+    config = load_config(path)
+    check_engine_arguments(config, str(path))
+
+
+def test_local_config_serves_the_four_families_on_cpu() -> None:
+    config = load_config(CONFIG_DIR / "local.yaml")
+    assert config.device == "cpu"
+    assert {m.name for m in config.models} >= {
+        "tiny-mistral",
+        "tiny-mixtral",
+        "tiny-qwen2",
+        "tiny-phi3",
+    }
+    assert all(m.is_zoo_model for m in config.models)
+
+
+def test_gpu_config_uses_real_hub_models() -> None:
+    config = load_config(CONFIG_DIR / "gpu.yaml")
+    sources = {m.source for m in config.models}
+    assert "mistralai/Mistral-7B-Instruct-v0.2" in sources
+    assert "microsoft/Phi-3-mini-4k-instruct" in sources
+    mixtral = config.model("mixtral-8x7b-instruct")
+    assert mixtral.source == "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    assert mixtral.engine.tensor_parallel_size == 4
+
+
+def test_unknown_engine_argument_is_named() -> None:
+    config = parse_config(
+        "models:\n  - name: m\n    source: org/m\n    engine:\n"
+        "      extra_args: {gpu_memory_utilisation: 0.9}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"models\[0\] \(name: m\)\.engine\.extra_args.*"
+        "gpu_memory_utilisation",
+    ):
+        check_engine_arguments(config, "x.yaml")

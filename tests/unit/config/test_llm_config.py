@@ -1,0 +1,63 @@
+"""Our model config becomes the Ray Serve LLM config we mean."""
+
+from cluster.config import parse_config
+from cluster.models.llm_config import (
+    cpu_thread_binding,
+    engine_env,
+    engine_kwargs,
+    placement_bundles,
+    scaling_options,
+)
+
+CONFIG = parse_config(
+    """
+device: cpu
+env: {SHARED: "1"}
+models:
+  - name: moe
+    source: org/moe
+    engine:
+      tensor_parallel_size: 2
+      dtype: float32
+      max_model_len: 512
+      extra_args: {swap_space: 0}
+    autoscaling: {min_replicas: 0, max_replicas: 3, target_ongoing_requests: 4}
+    env: {VLLM_CPU_KVCACHE_SPACE: "2"}
+"""
+)
+MODEL = CONFIG.models[0]
+
+
+def test_engine_kwargs_pass_set_fields_and_extras() -> None:
+    assert engine_kwargs(MODEL) == {
+        "tensor_parallel_size": 2,
+        "dtype": "float32",
+        "max_model_len": 512,
+        "swap_space": 0,
+    }
+
+
+def test_one_bundle_per_tensor_parallel_worker() -> None:
+    assert placement_bundles(MODEL, CONFIG) == [{"CPU": 1}, {"CPU": 1}]
+    gpu = CONFIG.model_copy(update={"device": "gpu"})
+    assert placement_bundles(MODEL, gpu) == [{"CPU": 1, "GPU": 1}, {"CPU": 1, "GPU": 1}]
+
+
+def test_cpu_env_binds_threads_and_model_env_wins() -> None:
+    env = engine_env(MODEL, CONFIG)
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "2"
+    assert env["SHARED"] == "1"
+    assert "VLLM_CPU_OMP_THREADS_BIND" in env
+
+
+def test_thread_binding_splits_cores() -> None:
+    assert cpu_thread_binding(2, 2) == "0|1"
+    assert cpu_thread_binding(2, 8) == "0-3|4-7"
+    assert cpu_thread_binding(4, 2) == "0|1|0|1"
+
+
+def test_autoscaling_starts_with_at_least_one_replica() -> None:
+    autoscaling = scaling_options(MODEL)["autoscaling_config"]
+    assert autoscaling["min_replicas"] == 0
+    assert autoscaling["initial_replicas"] == 1
+    assert autoscaling["max_replicas"] == 3

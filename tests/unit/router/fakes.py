@@ -1,0 +1,32 @@
+"""A stand-in for the model deployments, for tests of the logic above the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from services.router.requests import Endpoint, OpenAIRequest
+
+
+class ScriptedBackend:
+    """Yields a fixed script of items per model and records what it was sent."""
+
+    def __init__(self, scripts: dict[str, list[Any]]) -> None:
+        self.scripts = scripts
+        self.calls: list[tuple[str, Endpoint, OpenAIRequest]] = []
+        self.closed_early = 0
+
+    async def call(
+        self, model: str, endpoint: Endpoint, request: OpenAIRequest
+    ) -> AsyncIterator[Any]:
+        self.calls.append((model, endpoint, request))
+        finished = False
+        try:
+            for item in self.scripts[model]:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+            finished = True
+        finally:
+            if not finished:
+                self.closed_early += 1

@@ -1,0 +1,149 @@
+import json
+
+import pytest
+
+from services.errors import InvalidRequestError, ModelNotFoundError, OverloadedError, ServerError
+from services.router.catalog import ModelCatalog, ServedModel
+from services.router.core import Router
+from services.router.requests import (
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    CompletionRequest,
+    ErrorResponse,
+)
+from services.router.types import RoutingHints
+from tests.unit.router.fakes import ScriptedBackend
+
+CATALOG = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=64), ServedModel("beta", "b")])
+
+
+def chat(model: str = "alpha", **params: object) -> ChatCompletionRequest:
+    messages = [{"role": "user", "content": "hi"}]
+    return ChatCompletionRequest(model=model, messages=messages, **params)
+
+
+def chat_response(text: str) -> ChatCompletionResponse:
+    return ChatCompletionResponse(
+        model="alpha",
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    )
+
+
+def engine_error(code: int, message: str) -> ErrorResponse:
+    return ErrorResponse(error={"message": message, "type": "BadRequestError", "code": code})
+
+
+def sse(payload: dict) -> str:
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+async def test_unary_request_goes_to_the_named_model() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("hello")]})
+    result = await Router(CATALOG, backend).generate(chat(), RoutingHints(model="alpha"))
+    assert result.decision.model == "alpha"
+    assert result.body.choices[0].message.content == "hello"
+    model, endpoint, sent = backend.calls[0]
+    assert (model, endpoint, sent.stream) == ("alpha", "chat", False)
+
+
+async def test_completion_request_uses_the_completions_endpoint() -> None:
+    backend = ScriptedBackend({"beta": [chat_response("x")]})
+    request = CompletionRequest(model="beta", prompt="hi")
+    await Router(CATALOG, backend).generate(request, RoutingHints(model="beta"))
+    assert backend.calls[0][1] == "completions"
+
+
+async def test_unknown_model_lists_served_ones() -> None:
+    router = Router(CATALOG, ScriptedBackend({}))
+    with pytest.raises(ModelNotFoundError) as caught:
+        await router.generate(chat("gamma"), RoutingHints(model="gamma"))
+    assert caught.value.available == ["alpha", "beta"]
+    assert "alpha, beta" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"max_tokens": -1}, "max_tokens"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"temperature": -0.5}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"n": 0}, "n"),
+        ({"max_tokens": 65}, "max_tokens"),
+    ],
+)
+async def test_out_of_range_parameters_name_the_field(params: dict, field: str) -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("never")]})
+    with pytest.raises(InvalidRequestError) as caught:
+        await Router(CATALOG, backend).generate(chat(**params), RoutingHints(model="alpha"))
+    assert caught.value.param == field
+    assert backend.calls == []
+
+
+async def test_engine_context_error_becomes_invalid_request_on_the_input_field() -> None:
+    error = engine_error(400, "This model's maximum context length is 64 tokens.")
+    router = Router(CATALOG, ScriptedBackend({"alpha": [error]}))
+    with pytest.raises(InvalidRequestError) as caught:
+        await router.generate(chat(), RoutingHints(model="alpha"))
+    assert caught.value.param == "messages"
+
+
+@pytest.mark.parametrize(("code", "kind"), [(429, OverloadedError), (500, ServerError)])
+async def test_engine_errors_map_to_our_tree(code: int, kind: type) -> None:
+    router = Router(CATALOG, ScriptedBackend({"alpha": [engine_error(code, "boom")]}))
+    with pytest.raises(kind):
+        await router.generate(chat(), RoutingHints(model="alpha"))
+
+
+async def test_stream_status_is_decided_before_the_first_chunk() -> None:
+    error = engine_error(400, "bad")
+    router = Router(CATALOG, ScriptedBackend({"alpha": [[error]]}))
+    with pytest.raises(InvalidRequestError):
+        await router.generate_stream(chat(stream=True), RoutingHints(model="alpha"))
+
+
+async def test_stream_flattens_batches_and_ends_with_done() -> None:
+    first, second = sse({"n": 1}), sse({"n": 2})
+    backend = ScriptedBackend({"alpha": [[first, second], sse({"n": 3})]})
+    stream = await Router(CATALOG, backend).generate_stream(chat(), RoutingHints(model="alpha"))
+    chunks = [chunk async for chunk in stream.chunks]
+    assert chunks == [first + second, sse({"n": 3}), "data: [DONE]\n\n"]
+    assert backend.calls[0][2].stream is True
+
+
+async def test_closing_a_stream_early_closes_the_model_call() -> None:
+    backend = ScriptedBackend({"alpha": [sse({"n": i}) for i in range(5)]})
+    stream = await Router(CATALOG, backend).generate_stream(chat(), RoutingHints(model="alpha"))
+    await anext(stream.chunks)
+    await stream.chunks.aclose()
+    assert backend.closed_early == 1
+
+
+def test_errors_survive_pickling_between_processes() -> None:
+    import pickle
+
+    error = ModelNotFoundError("gamma", ["beta", "alpha"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ModelNotFoundError
+    assert (copy.message, copy.param, copy.available) == (error.message, "model", ["alpha", "beta"])
+    field_error = pickle.loads(pickle.dumps(InvalidRequestError("bad", param="top_p")))
+    assert field_error.param == "top_p"
+
+
+async def test_engine_input_param_is_renamed_to_the_callers_field() -> None:
+    error = ErrorResponse(
+        error={
+            "message": "too many tokens",
+            "type": "BadRequestError",
+            "code": 400,
+            "param": "input_text",
+        }
+    )
+    request = CompletionRequest(model="alpha", prompt="hi")
+    router = Router(CATALOG, ScriptedBackend({"alpha": [error]}))
+    with pytest.raises(InvalidRequestError) as caught:
+        await router.generate(request, RoutingHints(model="alpha"))
+    assert caught.value.param == "prompt"
