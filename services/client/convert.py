@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 from fleet.v1 import fleet_pb2
 
@@ -43,14 +43,10 @@ class GenerateArgs(TypedDict, total=False):
     request_id: str
 
 
-_SAMPLING_FIELDS = (
-    "max_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
+# The sampling keywords copied as given: SamplingParams' `optional` scalars (max_tokens,
+# temperature...). `stop` is repeated and has its own handling.
+_SAMPLING_FIELDS = tuple(
+    field.name for field in fleet_pb2.SamplingParams.DESCRIPTOR.fields if field.has_presence
 )
 
 _FINISH_REASONS = {
@@ -122,31 +118,33 @@ def route(message: fleet_pb2.RouteInfo) -> RouteInfo:
     )
 
 
+def _route_if_set(
+    message: fleet_pb2.GenerateResponse | fleet_pb2.TextDelta | fleet_pb2.StreamEnd,
+) -> RouteInfo | None:
+    return route(message.route) if message.HasField("route") else None
+
+
+def _outcome(message: fleet_pb2.GenerateResponse | fleet_pb2.StreamEnd) -> dict[str, Any]:
+    """The fields a unary answer shares with the end of a stream, as keyword arguments."""
+    return {
+        "finish_reason": finish_reason(message.finish_reason),
+        "usage": usage(message.usage),
+        "route": _route_if_set(message),
+        "time_to_first_token_ms": message.time_to_first_token_ms,
+        "request_id": message.request_id,
+    }
+
+
 def generation(response: fleet_pb2.GenerateResponse) -> Generation:
-    return Generation(
-        text=response.text,
-        finish_reason=finish_reason(response.finish_reason),
-        usage=usage(response.usage),
-        route=route(response.route) if response.HasField("route") else None,
-        time_to_first_token_ms=response.time_to_first_token_ms,
-        request_id=response.request_id,
-    )
+    return Generation(text=response.text, **_outcome(response))
 
 
 def text_delta(message: fleet_pb2.TextDelta) -> TextDelta:
-    return TextDelta(
-        text=message.text, route=route(message.route) if message.HasField("route") else None
-    )
+    return TextDelta(text=message.text, route=_route_if_set(message))
 
 
 def stream_end(message: fleet_pb2.StreamEnd) -> StreamEnd:
-    return StreamEnd(
-        finish_reason=finish_reason(message.finish_reason),
-        usage=usage(message.usage),
-        route=route(message.route) if message.HasField("route") else None,
-        time_to_first_token_ms=message.time_to_first_token_ms,
-        request_id=message.request_id,
-    )
+    return StreamEnd(**_outcome(message))
 
 
 def model_info(message: fleet_pb2.ModelInfo) -> ModelInfo:

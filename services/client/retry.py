@@ -83,22 +83,35 @@ class Deadline:
         return remaining is None or wait_s < remaining
 
 
-def next_backoff_s(
-    policy: RetryPolicy,
-    deadline: Deadline,
-    error: grpc.RpcError,
-    retries_done: int,
-    *,
-    produced_anything: bool,
-) -> float | None:
-    """How long to wait before retrying after ``error``, or None to give up."""
-    code = FleetClientError.from_rpc_error(error).code
-    if not policy.allows(code, retries_done, produced_anything=produced_anything):
-        return None
-    wait_s = policy.backoff_s(retries_done)
-    # Sleeping past the deadline only to fail with DEADLINE_EXCEEDED would hide the
-    # real cause; surface the UNAVAILABLE instead.
-    return wait_s if deadline.leaves_time_for(wait_s) else None
+class Attempts:
+    """The attempts of one call: each one's timeout, and the waits between them."""
+
+    def __init__(self, policy: RetryPolicy, deadline: Deadline) -> None:
+        self._policy = policy
+        self._deadline = deadline
+        self._retries = 0
+
+    def timeout_s(self) -> float | None:
+        """The timeout to give the next attempt; raises if the deadline has passed."""
+        return self._deadline.attempt_timeout_s()
+
+    def backoff_s(self, error: grpc.RpcError, *, produced_anything: bool) -> float:
+        """How long to wait before retrying after ``error``; raises FleetClientError to give up.
+
+        Call it while handling ``error``: the FleetClientError replaces it (``from None``).
+        """
+        failure = FleetClientError.from_rpc_error(error)
+        if not self._policy.allows(
+            failure.code, self._retries, produced_anything=produced_anything
+        ):
+            raise failure from None
+        wait_s = self._policy.backoff_s(self._retries)
+        # Sleeping past the deadline only to fail with DEADLINE_EXCEEDED would hide the
+        # real cause; surface the UNAVAILABLE instead.
+        if not self._deadline.leaves_time_for(wait_s):
+            raise failure from None
+        self._retries += 1
+        return wait_s
 
 
 def resolve_policy(retry_policy: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 import grpc
-from fleet.v1 import fleet_pb2, fleet_pb2_grpc
+from fleet.v1 import fleet_pb2
 
 from services.client import convert
+from services.client.base import ClientBase, Metadata
+from services.client.closing import Closing
 from services.client.convert import GenerateArgs
 from services.client.errors import FleetClientError
-from services.client.retry import Deadline, RetryPolicy, next_backoff_s, resolve_policy
-from services.client.streaming import StreamState
-from services.client.types import Generation, ModelInfo, RouteInfo, StreamEnd, TextDelta
+from services.client.retry import Attempts, Deadline, RetryPolicy
+from services.client.streaming import StreamBase
+from services.client.types import Generation, ModelInfo, TextDelta
 
-Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response")
 # Starts one attempt of a streaming call, given that attempt's timeout.
 StartStream = Callable[[float | None], Iterator[fleet_pb2.GenerateStreamResponse]]
 
 
-class GenerationStream:
+class GenerationStream(StreamBase, Closing):
     """The text deltas of one ``generate_stream`` call, as they are generated.
 
     Iterate it for ``TextDelta``s; once the loop ends, ``end`` holds the finish reason,
@@ -32,28 +32,9 @@ class GenerationStream:
     """
 
     def __init__(self, start: StartStream, policy: RetryPolicy, deadline: Deadline) -> None:
+        super().__init__(policy, deadline)
         self._start = start
-        self._policy = policy
-        self._deadline = deadline
-        self._state = StreamState()
         self._call: Any = None
-        self._retries = 0
-        self._finished = False
-
-    @property
-    def end(self) -> StreamEnd | None:
-        """The final event; None until the stream has been read to its end."""
-        return self._state.end
-
-    @property
-    def text(self) -> str:
-        """All text received so far."""
-        return self._state.text
-
-    @property
-    def route(self) -> RouteInfo | None:
-        """Where the request went, known from the first delta on."""
-        return self._state.route
 
     def __iter__(self) -> GenerationStream:
         return self
@@ -75,7 +56,7 @@ class GenerationStream:
     def _read(self) -> fleet_pb2.GenerateStreamResponse | None:
         """The next message, or None after scheduling a retry; raises FleetClientError."""
         if self._call is None:
-            self._call = self._start(self._deadline.attempt_timeout_s())
+            self._call = self._start(self._attempts.timeout_s())
         try:
             return next(self._call)
         except StopIteration:
@@ -85,45 +66,15 @@ class GenerationStream:
             raise
         except grpc.RpcError as error:
             self._call = None
-            wait_s = next_backoff_s(
-                self._policy,
-                self._deadline,
-                error,
-                self._retries,
-                produced_anything=self._state.received_any,
-            )
-            if wait_s is None:
-                raise FleetClientError.from_rpc_error(error) from None
-            self._retries += 1
-            time.sleep(wait_s)
+            time.sleep(self._backoff_s(error))
             return None
 
     def close(self) -> None:
         """Cancel the call if it is still running; safe to call more than once."""
-        self._finished = True
-        call, self._call = self._call, None
-        if call is not None:
-            call.cancel()
-
-    def __enter__(self) -> GenerationStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A loop left with `break` drops the last reference here: cancel rather than
-        # let the cluster generate an answer nobody reads.
-        if getattr(self, "_call", None) is not None:
-            self.close()
+        self._stop()
 
 
-class FleetClient:
+class FleetClient(ClientBase[grpc.Channel], Closing):
     """A blocking client for ``fleet.v1.FleetService``.
 
         with FleetClient("localhost:9000") as client:
@@ -134,25 +85,15 @@ class FleetClient:
     only while the call has produced nothing. Failures raise ``FleetClientError``.
     """
 
-    def __init__(
+    def _open_channel(
         self,
         target: str,
-        *,
-        timeout: float | None = 60.0,
-        max_retries: int | None = None,
-        retry_policy: RetryPolicy | None = None,
-        credentials: grpc.ChannelCredentials | None = None,
-        metadata: Metadata = (),
-        channel_options: Sequence[tuple[str, Any]] = (),
-    ) -> None:
+        credentials: grpc.ChannelCredentials | None,
+        options: Sequence[tuple[str, Any]],
+    ) -> grpc.Channel:
         if credentials is None:
-            self._channel = grpc.insecure_channel(target, options=channel_options)
-        else:
-            self._channel = grpc.secure_channel(target, credentials, options=channel_options)
-        self._stub = fleet_pb2_grpc.FleetServiceStub(self._channel)
-        self._timeout = timeout
-        self._policy = resolve_policy(retry_policy, max_retries)
-        self._metadata = tuple(metadata)
+            return grpc.insecure_channel(target, options=options)
+        return grpc.secure_channel(target, credentials, options=options)
 
     def generate(
         self, *, timeout: float | None = None, metadata: Metadata = (), **args: Unpack[GenerateArgs]
@@ -166,14 +107,7 @@ class FleetClient:
         self, *, timeout: float | None = None, metadata: Metadata = (), **args: Unpack[GenerateArgs]
     ) -> GenerationStream:
         """Start generating; iterate the result for deltas (see ``GenerationStream``)."""
-        request = convert.build_request(**args)
-        call_metadata = self._metadata + tuple(metadata)
-
-        def start(attempt_timeout_s: float | None) -> Iterator[fleet_pb2.GenerateStreamResponse]:
-            return self._stub.GenerateStream(
-                request, timeout=attempt_timeout_s, metadata=call_metadata
-            )
-
+        start = self._stream_starter(args, metadata)
         return GenerationStream(start, self._policy, self._deadline(timeout))
 
     def list_models(
@@ -184,9 +118,6 @@ class FleetClient:
         )
         return [convert.model_info(model) for model in response.models]
 
-    def _deadline(self, timeout: float | None) -> Deadline:
-        return Deadline(self._timeout if timeout is None else timeout)
-
     def _unary(
         self,
         method: Callable[..., Response],
@@ -194,31 +125,13 @@ class FleetClient:
         timeout: float | None,
         metadata: Metadata,
     ) -> Response:
-        deadline = self._deadline(timeout)
-        call_metadata = self._metadata + tuple(metadata)
-        retries = 0
+        attempts = Attempts(self._policy, self._deadline(timeout))
+        call_metadata = self._call_metadata(metadata)
         while True:
             try:
-                return method(request, timeout=deadline.attempt_timeout_s(), metadata=call_metadata)
+                return method(request, timeout=attempts.timeout_s(), metadata=call_metadata)
             except grpc.RpcError as error:
-                wait_s = next_backoff_s(
-                    self._policy, deadline, error, retries, produced_anything=False
-                )
-                if wait_s is None:
-                    raise FleetClientError.from_rpc_error(error) from None
-                retries += 1
-                time.sleep(wait_s)
+                time.sleep(attempts.backoff_s(error, produced_anything=False))
 
     def close(self) -> None:
         self._channel.close()
-
-    def __enter__(self) -> FleetClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
@@ -15,8 +16,9 @@ from services.router.requests import Endpoint, OpenAIRequest
 class ModelBackend(Protocol):
     """Sends one request to one served model and streams back what it yields."""
 
-    def call(self, model: str, endpoint: Endpoint, request: OpenAIRequest) -> AsyncIterator[Any]:
-        ...
+    def call(
+        self, model: str, endpoint: Endpoint, request: OpenAIRequest
+    ) -> AsyncIterator[Any]: ...
 
 
 class ServeHandleBackend:
@@ -31,7 +33,19 @@ class ServeHandleBackend:
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
     ) -> AsyncIterator[Any]:
         response = getattr(self._handles[model], endpoint).remote(request)
+        # The caller may vanish (disconnect, cancel, deadline) while this generator
+        # is suspended at a yield; its frames may then be freed only at garbage
+        # collection. Tying the abort to the calling task's end stops the engine at
+        # once either way.
+        caller = asyncio.current_task()
         finished = False
+
+        def abort_unless_finished(_: object = None) -> None:
+            if not finished:
+                response.cancel()
+
+        if caller is not None:
+            caller.add_done_callback(abort_unless_finished)
         try:
             async for item in response:
                 yield item
@@ -42,7 +56,6 @@ class ServeHandleBackend:
                 f"model '{model}' is at capacity (its request queue is full); retry later"
             ) from None
         finally:
-            if not finished:
-                # The caller went away (disconnect, cancel, deadline): abort the
-                # generation in the engine instead of letting it run to the end.
-                response.cancel()
+            abort_unless_finished()
+            if caller is not None:
+                caller.remove_done_callback(abort_unless_finished)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,8 +91,9 @@ class Router:
         try:
             async with asyncio.timeout(self._timeout_s):
                 first, items = await self._open(decision, request)
-                async for _ in items:  # a unary call yields one item; let it finish cleanly
-                    pass
+                async with aclosing(items):
+                    async for _ in items:  # a unary call yields one item; let it finish
+                        pass
         except TimeoutError:
             raise DeadlineExceededError(
                 f"no answer within the router's {self._timeout_s:g} s timeout"

@@ -7,6 +7,7 @@ Ray Serve's gRPC proxy calls the methods named after the RPCs.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -67,8 +68,10 @@ class RouterDeployment:
     async def GenerateStream(
         self, request: fleet_pb2.GenerateRequest, grpc_context: RayServegRPCContext
     ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
-        async for event in grpc_handlers.generate_stream(self._router, request, grpc_context):
-            yield event
+        events = grpc_handlers.generate_stream(self._router, request, grpc_context)
+        async with aclosing(events):
+            async for event in events:
+                yield event
 
     async def ListModels(
         self, request: fleet_pb2.ListModelsRequest

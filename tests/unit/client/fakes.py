@@ -75,25 +75,39 @@ def deltas(request: fleet_pb2.GenerateRequest) -> list[fleet_pb2.GenerateStreamR
     return [*events, fleet_pb2.GenerateStreamResponse(end=end)]
 
 
-class FakeServicer(fleet_pb2_grpc.FleetServiceServicer):
-    """For ``grpc.server``; records requests and sees cancellations."""
+class _RecordingServicer(fleet_pb2_grpc.FleetServiceServicer):
+    """What both fakes share: the requests they got, and which calls to fail."""
 
     def __init__(self, fail_times: int = 2) -> None:
         self.fail_times = fail_times
         self.calls = 0
         self.requests: list[fleet_pb2.GenerateRequest] = []
-        self.stream_terminated = threading.Event()
-        self.endless_sent = 0
 
-    def _common(self, request: fleet_pb2.GenerateRequest, context: grpc.ServicerContext) -> None:
+    def _record(self, request: fleet_pb2.GenerateRequest) -> tuple[grpc.StatusCode, str] | None:
+        """Records the call; returns the status to abort it with, if its model asks for one."""
         self.calls += 1
         self.requests.append(request)
         model = request.routing.model
         if model == "missing":
-            context.abort(grpc.StatusCode.NOT_FOUND, MISSING_MESSAGE)
+            return grpc.StatusCode.NOT_FOUND, MISSING_MESSAGE
         if model == "flaky" and self.calls <= self.fail_times:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "no replica is ready")
-        if model == "slow":
+            return grpc.StatusCode.UNAVAILABLE, "no replica is ready"
+        return None
+
+
+class FakeServicer(_RecordingServicer):
+    """For ``grpc.server``; records requests and sees cancellations."""
+
+    def __init__(self, fail_times: int = 2) -> None:
+        super().__init__(fail_times)
+        self.stream_terminated = threading.Event()
+        self.endless_sent = 0
+
+    def _common(self, request: fleet_pb2.GenerateRequest, context: grpc.ServicerContext) -> None:
+        failure = self._record(request)
+        if failure is not None:
+            context.abort(*failure)
+        if request.routing.model == "slow":
             time.sleep(2)
 
     def Generate(
@@ -128,26 +142,20 @@ class FakeServicer(fleet_pb2_grpc.FleetServiceServicer):
         return fleet_pb2.ListModelsResponse(models=SERVED_MODELS)
 
 
-class AsyncFakeServicer(fleet_pb2_grpc.FleetServiceServicer):
+class AsyncFakeServicer(_RecordingServicer):
     """For ``grpc.aio.server``; same behaviours as ``FakeServicer``."""
 
     def __init__(self, fail_times: int = 2) -> None:
-        self.fail_times = fail_times
-        self.calls = 0
-        self.requests: list[fleet_pb2.GenerateRequest] = []
+        super().__init__(fail_times)
         self.stream_cancelled = asyncio.Event()
 
     async def _common(
         self, request: fleet_pb2.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> None:
-        self.calls += 1
-        self.requests.append(request)
-        model = request.routing.model
-        if model == "missing":
-            await context.abort(grpc.StatusCode.NOT_FOUND, MISSING_MESSAGE)
-        if model == "flaky" and self.calls <= self.fail_times:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "no replica is ready")
-        if model == "slow":
+        failure = self._record(request)
+        if failure is not None:
+            await context.abort(*failure)
+        if request.routing.model == "slow":
             await asyncio.sleep(2)
 
     async def Generate(
