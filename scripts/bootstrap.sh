@@ -9,9 +9,10 @@ PY="$VENV/bin/python"
 STAMP="$VENV/.llm-fleet-installed"
 LOG="$ROOT/.fleet/setup.log"
 
+mkdir -p "$(dirname "$LOG")"
+
 # pip's output goes to a log; it is shown only when a step fails.
 quiet() {
-    mkdir -p "$(dirname "$LOG")"
     if ! "$@" >>"$LOG" 2>&1; then
         tail -n 40 "$LOG" >&2
         echo "[setup] failed: $* (full log: $LOG)" >&2
