@@ -11,23 +11,26 @@ from tests.integration.conftest import RunningCluster
 
 FAMILIES = ["tiny-mistral", "tiny-mixtral", "tiny-qwen2", "tiny-phi3"]
 GREEDY = {"temperature": 0.0, "seed": 11, "max_tokens": 16}
+# Long enough to span several of the engine's ~50 ms stream batches (one message each).
+STREAMED_TOKENS = 160
 MESSAGES = [{"role": "user", "content": "Which replicas are healthy?"}]
 
 
 @pytest.mark.parametrize("model", FAMILIES)
 def test_stream_deltas_join_to_the_unary_text(grpc_client: FleetClient, model: str) -> None:
-    unary = grpc_client.generate(model=model, messages=MESSAGES, **GREEDY)
+    params = {**GREEDY, "max_tokens": STREAMED_TOKENS}
+    unary = grpc_client.generate(model=model, messages=MESSAGES, **params)
     assert unary.text
     assert unary.route.model == model
-    assert unary.usage.completion_tokens == 16
+    assert unary.usage.completion_tokens == STREAMED_TOKENS
     assert unary.finish_reason == FinishReason.LENGTH
     assert unary.time_to_first_token_ms > 0
 
-    stream = grpc_client.generate_stream(model=model, messages=MESSAGES, **GREEDY)
+    stream = grpc_client.generate_stream(model=model, messages=MESSAGES, **params)
     deltas = [delta.text for delta in stream]
     assert len(deltas) > 1
     assert "".join(deltas) == unary.text
-    assert stream.end.usage.completion_tokens == 16
+    assert stream.end.usage.completion_tokens == STREAMED_TOKENS
     assert stream.end.route.model == model
     assert stream.end.time_to_first_token_ms > 0
 
