@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +16,6 @@ from pathlib import Path
 import ray
 from ray import serve
 
-from cluster.app import build_application
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig
 from cluster.status import APP_NAME, AppState, app_state
@@ -22,6 +23,10 @@ from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
 
 # Quiet, offline-friendly defaults for every Ray process we start.
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+# Where `ray start --head` records the address of the cluster it started.
+CURRENT_CLUSTER_FILE = Path("/tmp/ray/ray_current_cluster")
 
 
 class DeployError(RuntimeError):
@@ -57,9 +62,9 @@ def start_local_head(num_cpus: int | None) -> None:
     ]
     if num_cpus is not None:
         command.append(f"--num-cpus={num_cpus}")
-    subprocess.run(
-        command, check=True, env={**os.environ, **RAY_ENV}, capture_output=True, text=True
-    )
+    # The engines log as configured for the cluster, not as quietly as this CLI.
+    env = {k: v for k, v in os.environ.items() if k != "VLLM_LOGGING_LEVEL"}
+    subprocess.run(command, check=True, env={**env, **RAY_ENV}, capture_output=True, text=True)
 
 
 def stop_local_ray() -> None:
@@ -68,15 +73,23 @@ def stop_local_ray() -> None:
 
 def connect(address: str) -> None:
     os.environ.update(RAY_ENV)
+    if ray.is_initialized():
+        return
     ray.init(address=address, log_to_driver=False, logging_level="ERROR")
 
 
 def running_ray_address() -> str | None:
-    """``auto`` when a Ray instance is reachable from here, else None."""
-    probe = subprocess.run(
-        [_ray_executable(), "status"], capture_output=True, text=True, check=False
-    )
-    return "auto" if probe.returncode == 0 else None
+    """``auto`` when a local Ray head is reachable, else None.
+
+    Reads the address `ray start` records and checks its GCS port answers; cheaper and
+    quieter than `ray status`, and a stale record from a dead cluster reads as None.
+    """
+    try:
+        host, port = CURRENT_CLUSTER_FILE.read_text().strip().rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=1):
+            return "auto"
+    except (OSError, ValueError):
+        return None
 
 
 def deploy(
@@ -86,6 +99,8 @@ def deploy(
     timeout_s: float = 900,
 ) -> Endpoints:
     """Deploy the models and the router on the connected Ray; wait until all serve."""
+    from cluster.app import build_application  # pulls in vLLM: only when deploying
+
     check_config(config)
     serve.start(
         http_options={"host": config.http.host, "port": config.http.port},
@@ -94,6 +109,9 @@ def deploy(
             "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS,
         },
     )
+    # Ray's builders log every deployment's options at INFO; we report progress ourselves.
+    for name in ("ray", "ray.serve", "ray.llm"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     serve._run(build_application(config), name=APP_NAME, route_prefix="/", _blocking=False)
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
     return Endpoints.of(config)
@@ -117,4 +135,6 @@ def wait_until_running(
 
 
 def undeploy() -> None:
+    """Stop the application and disconnect, so stopping Ray next does not alarm this driver."""
     serve.shutdown()
+    ray.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ from typing import Annotated
 import typer
 
 from cluster.cli.zoo import zoo_app
+
+# vLLM logs platform notes at import (Triton and the like); they are noise in a CLI.
+os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 
 app = typer.Typer(
     help="llm-fleet: serve open LLMs on Ray Serve + vLLM.",
