@@ -12,8 +12,7 @@ from services.api import http_handlers
 from services.api.http_errors import install_error_handlers
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
-from services.router.requests import ChatCompletionResponse
-from tests.unit.router.fakes import ScriptedBackend
+from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 
 def make_client(backend: ScriptedBackend) -> TestClient:
@@ -32,21 +31,11 @@ def make_client(backend: ScriptedBackend) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-def reply(text: str) -> ChatCompletionResponse:
-    return ChatCompletionResponse(
-        model="alpha",
-        choices=[
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    )
-
-
 BODY = {"model": "alpha", "messages": [{"role": "user", "content": "hi"}]}
 
 
 def test_unary_chat_returns_the_model_answer_and_route_headers() -> None:
-    client = make_client(ScriptedBackend({"alpha": [reply("hello")]}))
+    client = make_client(ScriptedBackend({"alpha": [chat_response("hello")]}))
     response = client.post("/v1/chat/completions", json=BODY)
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "hello"
@@ -85,7 +74,7 @@ def test_failure_mid_stream_ends_with_one_error_event() -> None:
     ],
 )
 def test_bad_requests_get_openai_error_bodies(body: bytes, status: int, param: str | None) -> None:
-    client = make_client(ScriptedBackend({"alpha": [reply("never")]}))
+    client = make_client(ScriptedBackend({"alpha": [chat_response("never")]}))
     response = client.post("/v1/chat/completions", content=body)
     assert response.status_code == status
     error = response.json()["error"]

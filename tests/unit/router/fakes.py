@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from services.router.requests import Endpoint, OpenAIRequest
+from services.router.requests import ChatCompletionResponse, Endpoint, OpenAIRequest
+
+
+def chat_response(text: str, model: str = "alpha") -> ChatCompletionResponse:
+    """A finished chat answer, as the model deployment returns it."""
+    return ChatCompletionResponse(
+        model=model,
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    )
 
 
 class ScriptedBackend:

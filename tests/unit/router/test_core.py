@@ -7,12 +7,11 @@ from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.requests import (
     ChatCompletionRequest,
-    ChatCompletionResponse,
     CompletionRequest,
     ErrorResponse,
 )
 from services.router.types import RoutingHints
-from tests.unit.router.fakes import ScriptedBackend
+from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 CATALOG = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=64), ServedModel("beta", "b")])
 
@@ -20,16 +19,6 @@ CATALOG = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=64), ServedM
 def chat(model: str = "alpha", **params: object) -> ChatCompletionRequest:
     messages = [{"role": "user", "content": "hi"}]
     return ChatCompletionRequest(model=model, messages=messages, **params)
-
-
-def chat_response(text: str) -> ChatCompletionResponse:
-    return ChatCompletionResponse(
-        model="alpha",
-        choices=[
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-        ],
-        usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    )
 
 
 def engine_error(code: int, message: str) -> ErrorResponse:
