@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import TypeVar
 
@@ -87,7 +87,7 @@ def list_models(router: Router) -> JSONResponse:
     return JSONResponse({"object": "list", "data": router.catalog.model_cards()})
 
 
-async def _end_with_error_event(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:
     """After the first byte the status is sent: report a failure in-band, then stop."""
     try:
         # Closing explicitly (not at garbage collection) aborts the generation at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Protocol
 
 from ray.serve.exceptions import BackPressureError
@@ -18,7 +18,7 @@ class ModelBackend(Protocol):
 
     def call(
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
-    ) -> AsyncIterator[Any]: ...
+    ) -> AsyncGenerator[Any, None]: ...
 
 
 class ServeHandleBackend:
@@ -31,7 +31,7 @@ class ServeHandleBackend:
 
     async def call(
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         response = getattr(self._handles[model], endpoint).remote(request)
         # The caller may vanish (disconnect, cancel, deadline) while this generator
         # is suspended at a yield; its frames may then be freed only at garbage

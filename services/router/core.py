@@ -7,7 +7,7 @@ and telemetry hook in here, once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +42,7 @@ class RoutedStream:
     """
 
     decision: RouteDecision
-    chunks: AsyncIterator[str]
+    chunks: AsyncGenerator[str, None]
 
 
 class Router:
@@ -67,7 +67,7 @@ class Router:
 
     async def _open(
         self, decision: RouteDecision, request: OpenAIRequest
-    ) -> tuple[Any, AsyncIterator[Any]]:
+    ) -> tuple[Any, AsyncGenerator[Any, None]]:
         """Start the model call and wait for its first item, raising what it reports."""
         items = self._backend.call(decision.model, endpoint_of(request), request)
         try:
@@ -107,7 +107,7 @@ class Router:
         return RoutedStream(decision=decision, chunks=_as_sse(first, items))
 
 
-async def _as_sse(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[str]:
+async def _as_sse(first: Any, rest: AsyncGenerator[Any, None]) -> AsyncGenerator[str, None]:
     """Flatten Ray Serve LLM's stream (strings, or lists of strings when it
     coalesces chunks) into SSE strings, closing with ``data: [DONE]``."""
     done = False

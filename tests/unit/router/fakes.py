@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from services.router.requests import ChatCompletionResponse, Endpoint, OpenAIRequest
@@ -29,7 +29,7 @@ class ScriptedBackend:
 
     async def call(
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncGenerator[Any, None]:
         self.calls.append((model, endpoint, request))
         finished = False
         try:
