@@ -137,6 +137,8 @@ class ClusterConfig(StrictModel):
     ray: RayConfig = Field(default_factory=RayConfig)
     http: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=8000))
     grpc: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=9000))
+    """Ray Serve's gRPC proxy listens on every interface at ``port``; ``host`` is only the
+    address `fleet up` prints for clients."""
     router: RouterConfig = Field(default_factory=RouterConfig)
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for every model's engine processes."""
