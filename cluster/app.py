@@ -8,10 +8,9 @@ from ray.serve.llm import build_llm_deployment
 from cluster.config.schema import ClusterConfig, ModelConfig, deployment_name
 from cluster.models.llm_config import to_llm_config
 from cluster.models.server import FleetLLMServer
+from cluster.status import ROUTER_DEPLOYMENT
 from services.router.catalog import ServedModel
 from services.router.deployment import RouterDeployment
-
-ROUTER_DEPLOYMENT = "router"
 
 
 def model_deployment(model: ModelConfig, cluster: ClusterConfig) -> Application:
@@ -39,6 +38,7 @@ def build_application(config: ClusterConfig) -> Application:
         num_replicas=config.router.replicas,
         max_ongoing_requests=config.router.max_ongoing_requests,
         max_queued_requests=config.router.max_queued_requests,
+        user_config=config.routing().model_dump(),
         # The router only forwards; it must never wait for a CPU an engine holds.
         ray_actor_options={"num_cpus": 0},
     )
@@ -47,3 +47,8 @@ def build_application(config: ClusterConfig) -> Application:
         catalog=[served_model(model) for model in config.models],
         timeout_s=config.router.request_timeout_s,
     )
+
+
+def app_builder(args: dict) -> Application:
+    """Serve's declarative entry point (``import_path: cluster.app:app_builder``)."""
+    return build_application(ClusterConfig.model_validate(args["config"]))

@@ -18,7 +18,7 @@ from ray import serve
 
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig
-from cluster.status import APP_NAME, AppState, app_state
+from cluster.status import APP_NAME, ROUTER_DEPLOYMENT, AppState, app_state
 from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
 
 # Quiet, offline-friendly defaults for every Ray process we start.
@@ -99,22 +99,70 @@ def deploy(
     timeout_s: float = 900,
 ) -> Endpoints:
     """Deploy the models and the router on the connected Ray; wait until all serve."""
-    from cluster.app import build_application  # pulls in vLLM: only when deploying
-
     check_config(config)
-    serve.start(
-        http_options={"host": config.http.host, "port": config.http.port},
-        grpc_options={
-            "port": config.grpc.port,
-            "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS,
-        },
-    )
+    serve.start(http_options=_http_options(config), grpc_options=_grpc_options(config))
     # Ray's builders log every deployment's options at INFO; we report progress ourselves.
     for name in ("ray", "ray.serve", "ray.llm"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    serve._run(build_application(config), name=APP_NAME, route_prefix="/", _blocking=False)
+    _submit(config)
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
     return Endpoints.of(config)
+
+
+def _http_options(config: ClusterConfig) -> dict:
+    return {"host": config.http.host, "port": config.http.port}
+
+
+def _grpc_options(config: ClusterConfig) -> dict:
+    return {"port": config.grpc.port, "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS}
+
+
+def _submit(config: ClusterConfig) -> None:
+    """Deploy through Serve's declarative path, as `serve deploy` does.
+
+    Routes travel as the router's user_config, not as builder arguments: a change of
+    routes then keeps the application's code version, and Serve reconfigures the
+    router in place instead of restarting every deployment (which `serve.run` does).
+    """
+    from ray.serve.context import _get_global_client
+    from ray.serve.schema import ServeDeploySchema
+
+    application = {
+        "name": APP_NAME,
+        "route_prefix": "/",
+        "import_path": "cluster.app:app_builder",
+        "args": {"config": config.model_copy(update={"routes": []}).model_dump(mode="json")},
+        "deployments": [
+            {"name": ROUTER_DEPLOYMENT, "user_config": config.routing().model_dump(mode="json")}
+        ],
+    }
+    schema = ServeDeploySchema(
+        http_options=_http_options(config),
+        grpc_options=_grpc_options(config),
+        applications=[application],
+    )
+    _get_global_client().deploy_apps(schema)
+
+
+def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
+    """Push the config's routes to the running router as its user_config.
+
+    Serve sees the model deployments unchanged and leaves them running; the router
+    replicas are reconfigured in place, so requests in flight are not touched.
+    """
+    wanted = config.routing().model_dump(mode="json")
+    _submit(config)
+    router = serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
+    deadline = time.monotonic() + timeout_s
+    agreeing = 0
+    # Calls land on random router replicas: several agreeing answers in a row mean all
+    # of them (with high probability) run the new routes.
+    while agreeing < 2 * (config.router.replicas + 1):
+        if time.monotonic() > deadline:
+            raise DeployError(f"routes not applied after {timeout_s:.0f} s")
+        agreeing = agreeing + 1 if router.routing_config.remote().result() == wanted else 0
+        if agreeing == 0:
+            time.sleep(0.2)
 
 
 def wait_until_running(

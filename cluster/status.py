@@ -9,6 +9,7 @@ from ray import serve
 from cluster.config.schema import deployment_name
 
 APP_NAME = "llm-fleet"
+ROUTER_DEPLOYMENT = "router"
 
 
 @dataclass(frozen=True)

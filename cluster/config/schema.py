@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.routing.config import RouteConfig, RoutingConfig
+
 # Model names become Ray Serve deployment names and URL path parts.
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
 ZOO_PREFIX = "zoo:"
@@ -124,6 +126,8 @@ class RouterConfig(StrictModel):
     """The ingress deployment in front of the models."""
 
     replicas: Annotated[int, Field(ge=1)] = 1
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    """Models tried per request at most (first choice plus fallbacks)."""
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
     max_queued_requests: Annotated[int, Field(ge=-1)] = -1
     request_timeout_s: Annotated[float, Field(gt=0)] = 600
@@ -143,6 +147,26 @@ class ClusterConfig(StrictModel):
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for every model's engine processes."""
     models: Annotated[list[ModelConfig], Field(min_length=1)]
+    routes: list[RouteConfig] = Field(default_factory=list)
+    """Aliases callers name instead of a model: A/B splits with fallbacks."""
+
+    @model_validator(mode="after")
+    def _routes_name_served_models(self) -> ClusterConfig:
+        models = {model.name for model in self.models}
+        seen: set[str] = set()
+        for index, route in enumerate(self.routes):
+            where = f"routes[{index}] (name: {route.name})"
+            if route.name in models or route.name in seen:
+                raise ValueError(f"{where}.name: already a model or route name")
+            seen.add(route.name)
+            unknown = sorted(({v.model for v in route.variants} | set(route.fallbacks)) - models)
+            if unknown:
+                raise ValueError(f"{where}: names models that are not served: {', '.join(unknown)}")
+        return self
+
+    def routing(self) -> RoutingConfig:
+        """The router's live configuration (its Ray Serve user_config)."""
+        return RoutingConfig(routes=self.routes, max_attempts=self.router.max_attempts)
 
     @field_validator("models")
     @classmethod

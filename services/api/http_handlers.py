@@ -59,6 +59,18 @@ def route_headers(decision: RouteDecision) -> dict[str, str]:
         "x-fleet-model": decision.model,
         "x-fleet-route": decision.route,
         "x-fleet-variant": decision.variant,
+        "x-fleet-reason": decision.reason,
+    }
+
+
+def route_extension(decision: RouteDecision) -> dict[str, str]:
+    """The ``fleet`` field added to non-streamed response bodies (OpenAI clients keep it as
+    an extra field)."""
+    return {
+        "model": decision.model,
+        "route": decision.route,
+        "variant": decision.variant,
+        "reason": decision.reason,
     }
 
 
@@ -72,7 +84,8 @@ async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Respo
             headers=route_headers(stream.decision),
         )
     result = await router.generate(body, hints)
-    return JSONResponse(result.body.model_dump(), headers=route_headers(result.decision))
+    body = {**result.body.model_dump(), "fleet": route_extension(result.decision)}
+    return JSONResponse(body, headers=route_headers(result.decision))
 
 
 async def chat_completions(router: Router, request: Request) -> Response:
@@ -84,7 +97,8 @@ async def completions(router: Router, request: Request) -> Response:
 
 
 def list_models(router: Router) -> JSONResponse:
-    return JSONResponse({"object": "list", "data": router.catalog.model_cards()})
+    cards = router.catalog.model_cards() + router.routing.route_cards()
+    return JSONResponse({"object": "list", "data": cards})
 
 
 async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:

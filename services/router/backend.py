@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from services.errors import OverloadedError
+from services.errors import FleetError, OverloadedError, RetryableError
 from services.router.requests import Endpoint, OpenAIRequest
 
 
@@ -46,8 +46,10 @@ class ServeHandleBackend:
 
         if caller is not None:
             caller.add_done_callback(abort_unless_finished)
+        started = False
         try:
             async for item in response:
+                started = True
                 yield item
             finished = True
         except BackPressureError:
@@ -55,6 +57,14 @@ class ServeHandleBackend:
             raise OverloadedError(
                 f"model '{model}' is at capacity (its request queue is full); retry later"
             ) from None
+        except Exception as error:
+            if started or isinstance(error, FleetError):
+                raise
+            # Deleted, dead or unreachable before it produced anything: the same request
+            # may succeed on another model (the router's fallbacks) or later.
+            raise RetryableError(
+                f"model '{model}' is unavailable ({type(error).__name__})"
+            ) from error
         finally:
             abort_unless_finished()
             if caller is not None:

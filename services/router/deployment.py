@@ -22,6 +22,8 @@ from services.api.http_errors import install_error_handlers
 from services.router.backend import ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.routing.config import RoutingConfig
+from services.routing.table import RoutingTable
 
 http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
 install_error_handlers(http_app)
@@ -38,6 +40,14 @@ class RouterDeployment:
     ) -> None:
         backend = ServeHandleBackend(models)
         self._router = Router(ModelCatalog(catalog), backend, timeout_s=timeout_s)
+
+    def reconfigure(self, routing: dict) -> None:
+        """Ray Serve calls this with the user_config: live route changes, no restart."""
+        self._router.reconfigure(RoutingTable(RoutingConfig.model_validate(routing)))
+
+    def routing_config(self) -> dict:
+        """The routes this replica applies now (operators and `apply_routes` read it)."""
+        return self._router.routing.config.model_dump()
 
     @http_app.post("/v1/chat/completions")
     async def chat_completions(self, request: Request) -> Response:

@@ -22,12 +22,22 @@ from cluster.launcher import RAY_ENV, Endpoints, deploy
 from cluster.status import APP_NAME
 from cluster.zoo import build_zoo
 from services.client import FleetClient
+from services.routing.config import SplitRouteConfig, VariantConfig
 
 TEST_HTTP_PORT = 18000
 TEST_GRPC_PORT = 19000
 TP2_MODEL = "tiny-mixtral-tp2"
 # Served with a tiny request queue, so a burst overloads it (the overload tests).
 SMALL_QUEUE_MODEL = "tiny-phi3"
+AB_ROUTE = SplitRouteConfig(
+    name="chat-ab",
+    description="an A/B split of two families, falling back to a third",
+    variants=[
+        VariantConfig(name="control", model="tiny-qwen2", weight=50),
+        VariantConfig(name="treatment", model="tiny-mistral", weight=50),
+    ],
+    fallbacks=["tiny-phi3"],
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ def integration_config() -> ClusterConfig:
             "http": EndpointConfig(host="127.0.0.1", port=TEST_HTTP_PORT),
             "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
             "models": [*models, tp2],
+            "routes": [AB_ROUTE],
         }
     )
 

@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from services.errors import InvalidRequestError, ModelNotFoundError, OverloadedError, ServerError
+from services.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    OverloadedError,
+    RetryableError,
+    ServerError,
+)
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.requests import (
@@ -11,6 +17,8 @@ from services.router.requests import (
     ErrorResponse,
 )
 from services.router.types import RoutingHints
+from services.routing.config import RoutingConfig
+from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 CATALOG = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=64), ServedModel("beta", "b")])
@@ -136,3 +144,62 @@ async def test_engine_input_param_is_renamed_to_the_callers_field() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         await router.generate(request, RoutingHints(model="alpha"))
     assert caught.value.param == "prompt"
+
+
+ROUTED = RoutingTable(
+    RoutingConfig.model_validate(
+        {
+            "routes": [
+                {
+                    "name": "chat",
+                    "variants": [{"name": "only", "model": "alpha"}],
+                    "fallbacks": ["beta"],
+                }
+            ]
+        }
+    )
+)
+
+
+async def test_alias_routes_to_its_variant_and_reports_it() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("hi")]})
+    router = Router(CATALOG, backend, routing=ROUTED)
+    result = await router.generate(chat("chat"), RoutingHints(model="chat", routing_key="u1"))
+    assert (result.decision.model, result.decision.route, result.decision.variant) == (
+        "alpha",
+        "chat",
+        "only",
+    )
+    assert backend.calls[0][2].model == "alpha"
+
+
+async def test_fallback_takes_over_when_the_model_fails_before_its_first_item() -> None:
+    backend = ScriptedBackend(
+        {"alpha": [RetryableError("replica gone")], "beta": [chat_response("from beta")]}
+    )
+    router = Router(CATALOG, backend, routing=ROUTED)
+    result = await router.generate(chat("chat"), RoutingHints(model="chat"))
+    assert result.decision.model == "beta"
+    assert result.decision.variant == "only"
+    assert "fallback after alpha" in result.decision.reason
+
+
+async def test_client_errors_do_not_fall_back() -> None:
+    backend = ScriptedBackend({"alpha": [engine_error(400, "bad")], "beta": [chat_response("x")]})
+    router = Router(CATALOG, backend, routing=ROUTED)
+    with pytest.raises(InvalidRequestError):
+        await router.generate(chat("chat"), RoutingHints(model="chat"))
+    assert [call[0] for call in backend.calls] == ["alpha"]
+
+
+async def test_the_last_failure_is_raised_when_every_model_fails() -> None:
+    backend = ScriptedBackend({"alpha": [OverloadedError("full")], "beta": [ServerError("down")]})
+    router = Router(CATALOG, backend, routing=ROUTED)
+    with pytest.raises(ServerError, match="down"):
+        await router.generate(chat("chat"), RoutingHints(model="chat"))
+
+
+async def test_unknown_name_lists_models_and_aliases() -> None:
+    router = Router(CATALOG, ScriptedBackend({}), routing=ROUTED)
+    with pytest.raises(ModelNotFoundError, match="alpha, beta, chat"):
+        router.route(RoutingHints(model="nope"))

@@ -1,0 +1,1 @@
+"""Routing policies: pure functions of (route, request facts) -> variant, chosen by config."""
