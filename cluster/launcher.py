@@ -117,6 +117,10 @@ def _grpc_options(config: ClusterConfig) -> dict:
     return {"port": config.grpc.port, "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS}
 
 
+def _builder_args(config: ClusterConfig) -> dict:
+    return {"config": config.model_copy(update={"routes": []}).model_dump(mode="json")}
+
+
 def _submit(config: ClusterConfig) -> None:
     """Deploy through Serve's declarative path, as `serve deploy` does.
 
@@ -131,7 +135,7 @@ def _submit(config: ClusterConfig) -> None:
         "name": APP_NAME,
         "route_prefix": "/",
         "import_path": "cluster.app:app_builder",
-        "args": {"config": config.model_copy(update={"routes": []}).model_dump(mode="json")},
+        "args": _builder_args(config),
         "deployments": [
             {"name": ROUTER_DEPLOYMENT, "user_config": config.routing().model_dump(mode="json")}
         ],
@@ -144,6 +148,20 @@ def _submit(config: ClusterConfig) -> None:
     _get_global_client().deploy_apps(schema)
 
 
+class RoutesOnlyError(DeployError):
+    """The file changes more than routes, so applying it would restart deployments."""
+
+
+def running_builder_args() -> dict | None:
+    """The builder arguments of the deployed application (its config less routes)."""
+    from ray.serve.context import _get_global_client
+
+    details = _get_global_client().get_serve_details()
+    application = details.get("applications", {}).get(APP_NAME) or {}
+    deployed = application.get("deployed_app_config") or {}
+    return deployed.get("args")
+
+
 def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
     """Push the config's routes to the running router as its user_config.
 
@@ -151,6 +169,11 @@ def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
     replicas are reconfigured in place, so requests in flight are not touched.
     """
     wanted = config.routing().model_dump(mode="json")
+    if running_builder_args() != _builder_args(config):
+        raise RoutesOnlyError(
+            "this config changes models, engines or endpoints, not only routes; "
+            "applying it would restart deployments"
+        )
     _submit(config)
     router = serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
     deadline = time.monotonic() + timeout_s

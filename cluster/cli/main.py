@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from cluster.cli.routes import routes_app
 from cluster.cli.zoo import zoo_app
 
 # vLLM logs platform notes at import (Triton and the like); they are noise in a CLI.
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(zoo_app, name="zoo")
+app.add_typer(routes_app, name="routes")
 
 ConfigOption = Annotated[
     Path | None,
@@ -39,7 +41,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _load(config_path: Path | None):
+def load_checked_config(config_path: Path | None):  # noqa: ANN201 - imports stay lazy
     from cluster.config import ConfigError, load_config
     from cluster.config.checks import check_config
 
@@ -57,7 +59,7 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     from cluster import launcher
     from cluster.cli.progress import ProgressPrinter
 
-    cluster_config = _load(config)
+    cluster_config = load_checked_config(config)
     ray_address = address or cluster_config.ray.address or launcher.running_ray_address()
     started_ray = ray_address is None
     if started_ray:

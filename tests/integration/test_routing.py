@@ -9,7 +9,7 @@ import openai
 import pytest
 from ray.util.state import list_actors
 
-from cluster.launcher import apply_routes
+from cluster.launcher import RoutesOnlyError, apply_routes
 from services.client import FleetClient
 from tests.integration.conftest import AB_ROUTE, RunningCluster
 
@@ -113,3 +113,11 @@ def test_live_weight_change_fails_no_stream_and_restarts_no_model(
         variants = {http_variant(c, f"user-{n}")[0] for n in range(12)}
     assert variants == {"treatment"}
     assert _model_replica_ids() == replicas_before
+
+
+def test_applying_routes_refuses_a_config_that_changes_more(cluster: RunningCluster) -> None:
+    slower = cluster.config.model_copy(
+        update={"router": cluster.config.router.model_copy(update={"request_timeout_s": 123})}
+    )
+    with pytest.raises(RoutesOnlyError):
+        apply_routes(slower)

@@ -1,0 +1,67 @@
+"""``fleet routes``: see and change the routes of a running cluster, live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+routes_app = typer.Typer(help="Show or change routes (A/B splits) on the running cluster.")
+
+
+def _connected_router():
+    from ray import serve
+
+    from cluster import launcher
+    from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
+
+    if launcher.running_ray_address() is None:
+        typer.secho("no Ray cluster is running here (start one with `fleet up`)", err=True)
+        raise typer.Exit(code=2)
+    launcher.connect("auto")
+    return serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
+
+
+@routes_app.command("show")
+def show(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The routes the router applies now, with their weights."""
+    routing = _connected_router().routing_config.remote().result()
+    if as_json:
+        typer.echo(json.dumps(routing, indent=2))
+        return
+    if not routing["routes"]:
+        typer.echo("no routes: requests name models directly")
+    for route in routing["routes"]:
+        total = sum(v["weight"] for v in route["variants"]) or 1
+        typer.echo(f"{route['name']} ({route['kind']}, salt {route['salt'] or route['name']})")
+        for variant in route["variants"]:
+            share = 100 * variant["weight"] / total
+            typer.echo(f"  {variant['name']:<16} -> {variant['model']:<24} {share:5.1f}%")
+        if route["fallbacks"]:
+            typer.echo(f"  fallbacks: {', '.join(route['fallbacks'])}")
+
+
+@routes_app.command("apply")
+def apply(
+    config: Annotated[Path, typer.Argument(help="The cluster config with the new routes.")],
+) -> None:
+    """Apply the routes of CONFIG to the running cluster without restarting any model.
+
+    Everything but `routes` (and router.max_attempts) must match the running cluster.
+    """
+    from cluster import launcher
+    from cluster.cli.main import load_checked_config
+
+    cluster_config = load_checked_config(config)
+    _connected_router()
+    try:
+        launcher.apply_routes(cluster_config)
+    except launcher.DeployError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from None
+    typer.secho(f"routes applied from {config}", fg=typer.colors.GREEN)
+    show(as_json=False)
