@@ -71,11 +71,19 @@ def stop_local_ray() -> None:
     subprocess.run([_ray_executable(), "stop", "--force"], check=False, capture_output=True)
 
 
+def _quiet_ray_loggers() -> None:
+    # Serve logs every handle and deployment option at INFO; our commands report progress
+    # themselves.
+    for name in ("ray", "ray.serve", "ray.llm"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def connect(address: str) -> None:
     os.environ.update(RAY_ENV)
     if ray.is_initialized():
         return
     ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+    _quiet_ray_loggers()
 
 
 def running_ray_address() -> str | None:
@@ -101,9 +109,7 @@ def deploy(
     """Deploy the models and the router on the connected Ray; wait until all serve."""
     check_config(config)
     serve.start(http_options=_http_options(config), grpc_options=_grpc_options(config))
-    # Ray's builders log every deployment's options at INFO; we report progress ourselves.
-    for name in ("ray", "ray.serve", "ray.llm"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    _quiet_ray_loggers()
     _submit(config)
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
     return Endpoints.of(config)
