@@ -15,7 +15,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from services.errors import FleetError, InvalidRequestError, ServerError, to_openai_error
+from services.errors import (
+    FleetError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    ServerError,
+    to_openai_error,
+)
 from services.router.core import Router
 from services.router.requests import ChatCompletionRequest, CompletionRequest, OpenAIRequest
 from services.router.types import RouteDecision, RoutingHints
@@ -99,6 +105,16 @@ async def completions(router: Router, request: Request) -> Response:
 def list_models(router: Router) -> JSONResponse:
     cards = router.catalog.model_cards() + router.routing.route_cards()
     return JSONResponse({"object": "list", "data": cards})
+
+
+def model_card(router: Router, name: str) -> JSONResponse:
+    """One model or route (alias) by name; 404 listing both when it is neither."""
+    route_card = next((c for c in router.routing.route_cards() if c["id"] == name), None)
+    if route_card is not None:
+        return JSONResponse(route_card)
+    if name not in router.catalog.names:
+        raise ModelNotFoundError(name, router.catalog.names + router.routing.aliases)
+    return JSONResponse(router.catalog.card(name))
 
 
 async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:

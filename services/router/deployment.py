@@ -63,7 +63,7 @@ class RouterDeployment:
 
     @http_app.get("/v1/models/{model:path}")
     async def model(self, model: str) -> Response:
-        return JSONResponse(self._router.catalog.card(model))
+        return http_handlers.model_card(self._router, model)
 
     @http_app.get("/health")
     async def health(self) -> Response:

@@ -57,6 +57,8 @@ def test_grpc_and_http_agree_on_a_keys_variant(
 
 def test_aliases_are_listed_as_models(client: openai.OpenAI) -> None:
     assert AB_ROUTE.name in {model.id for model in client.models.list()}
+    card = client.models.retrieve(AB_ROUTE.name)
+    assert card.model_extra["metadata"]["fallbacks"] == AB_ROUTE.fallbacks
 
 
 def _model_replica_ids() -> set[str]:

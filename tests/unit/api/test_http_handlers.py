@@ -12,11 +12,19 @@ from services.api import http_handlers
 from services.api.http_errors import install_error_handlers
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.routing.config import RoutingConfig
+from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 
 def make_client(backend: ScriptedBackend) -> TestClient:
-    router = Router(ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)]), backend)
+    routing = RoutingTable(
+        RoutingConfig.model_validate(
+            {"routes": [{"name": "chat", "variants": [{"name": "only", "model": "alpha"}]}]}
+        )
+    )
+    catalog = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)])
+    router = Router(catalog, backend, routing=routing)
     app = FastAPI()
     install_error_handlers(app)
 
@@ -27,6 +35,10 @@ def make_client(backend: ScriptedBackend) -> TestClient:
     @app.get("/v1/models")
     async def models() -> Response:
         return http_handlers.list_models(router)
+
+    @app.get("/v1/models/{name}")
+    async def model(name: str) -> Response:
+        return http_handlers.model_card(router, name)
 
     return TestClient(app, raise_server_exceptions=False)
 
@@ -90,6 +102,15 @@ def test_unexpected_exception_is_a_500_error_body() -> None:
     assert response.json()["error"]["type"] == "internal_error"
 
 
-def test_models_lists_the_catalog() -> None:
+def test_models_lists_models_and_routes() -> None:
     client = make_client(ScriptedBackend({}))
-    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["alpha"]
+    assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["alpha", "chat"]
+
+
+def test_one_model_or_route_by_name() -> None:
+    client = make_client(ScriptedBackend({}))
+    assert client.get("/v1/models/alpha").json()["id"] == "alpha"
+    assert client.get("/v1/models/chat").json()["metadata"]["route"] == "split"
+    missing = client.get("/v1/models/omega")
+    assert missing.status_code == 404
+    assert "alpha, chat" in missing.json()["error"]["message"]
