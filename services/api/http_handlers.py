@@ -60,15 +60,6 @@ def routing_hints(request: Request, body: OpenAIRequest) -> RoutingHints:
     )
 
 
-def route_headers(decision: RouteDecision) -> dict[str, str]:
-    return {
-        "x-fleet-model": decision.model,
-        "x-fleet-route": decision.route,
-        "x-fleet-variant": decision.variant,
-        "x-fleet-reason": decision.reason,
-    }
-
-
 def route_extension(decision: RouteDecision) -> dict[str, str]:
     """The ``fleet`` field added to non-streamed response bodies (OpenAI clients keep it as
     an extra field)."""
@@ -78,6 +69,11 @@ def route_extension(decision: RouteDecision) -> dict[str, str]:
         "variant": decision.variant,
         "reason": decision.reason,
     }
+
+
+def route_headers(decision: RouteDecision) -> dict[str, str]:
+    """The same facts as ``x-fleet-*`` headers, for streamed responses too."""
+    return {f"x-fleet-{key}": value for key, value in route_extension(decision).items()}
 
 
 async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Response:
@@ -112,7 +108,7 @@ def model_card(router: Router, name: str) -> JSONResponse:
     route_card = next((c for c in router.routing.route_cards() if c["id"] == name), None)
     if route_card is not None:
         return JSONResponse(route_card)
-    if name not in router.catalog.names:
+    if name not in router.catalog:
         raise ModelNotFoundError(name, router.catalog.names + router.routing.aliases)
     return JSONResponse(router.catalog.card(name))
 

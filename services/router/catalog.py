@@ -25,6 +25,9 @@ class ModelCatalog:
         self._models = {model.name: model for model in models}
         self._created = int(time.time())
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._models
+
     @property
     def names(self) -> list[str]:
         return sorted(self._models)

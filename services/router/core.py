@@ -69,7 +69,7 @@ class Router:
         choice = self.routing.choose(hints)
         if choice is not None:
             return choice
-        if hints.model not in self.catalog.names:
+        if hints.model not in self.catalog:
             raise ModelNotFoundError(hints.model, self.catalog.names + self.routing.aliases)
         return RouteChoice(decision=RouteDecision(model=hints.model))
 

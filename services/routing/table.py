@@ -22,6 +22,11 @@ class RoutingTable:
     def __init__(self, config: RoutingConfig | None = None, rng: random.Random | None = None):
         self.config = config or RoutingConfig()
         self._routes: dict[str, RouteConfig] = {route.name: route for route in self.config.routes}
+        # Built once per table, not per request: the decision is on every request's path.
+        self._variants = {
+            route.name: [WeightedVariant(v.name, v.model, v.weight) for v in route.variants]
+            for route in self.config.routes
+        }
         self._rng = rng or random.Random()
 
     @property
@@ -57,7 +62,7 @@ class RoutingTable:
         route = self._routes.get(hints.model)
         if route is None:
             return None
-        variants = [WeightedVariant(v.name, v.model, v.weight) for v in route.variants]
+        variants = self._variants[route.name]
         total = sum(v.weight for v in variants)
         if hints.routing_key:
             variant = sticky_choice(variants, route.experiment_salt, hints.routing_key)
