@@ -1,19 +1,43 @@
-"""Build the Ray Serve application of a cluster config: model deployments + router."""
+"""The Ray Serve applications of a cluster config: one per model, plus the router.
+
+Each model is its own application, so Serve restarts, adds or deletes one model
+without touching the others (an application restarts when its builder arguments
+change). The router learns the served models from its user_config, which Serve
+updates in place.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ray.serve.deployment import Application
 from ray.serve.llm import build_llm_deployment
 
-from cluster.config.schema import ClusterConfig, ModelConfig, deployment_name
+from cluster.config.checks import resolve_source
+from cluster.config.schema import ClusterConfig, ModelConfig, RouterConfig, deployment_name
 from cluster.models.llm_config import to_llm_config
 from cluster.models.server import FleetLLMServer
 from cluster.status import ROUTER_DEPLOYMENT
 from services.router.catalog import ServedModel
-from services.router.deployment import RouterDeployment
+from services.router.deployment import RouterDeployment, RouterUserConfig
 
 
-def model_deployment(model: ModelConfig, cluster: ClusterConfig) -> Application:
+def model_app_args(model: ModelConfig, cluster: ClusterConfig) -> dict[str, Any]:
+    """Only what shapes this model's engine, so other changes never restart it."""
+    return {
+        "model": model.model_dump(mode="json"),
+        "device": cluster.device,
+        "env": cluster.env,
+    }
+
+
+def model_app(args: dict[str, Any]) -> Application:
+    """Serve's declarative entry point for one model (``cluster.app:model_app``).
+
+    Must run on a connected Ray driver (Ray's LLM builder reads the runtime context).
+    """
+    model = ModelConfig.model_validate(args["model"])
+    cluster = ClusterConfig(device=args["device"], env=args["env"], models=[model])
     return build_llm_deployment(
         to_llm_config(model, cluster),
         override_serve_options={"name": deployment_name(model.name)},
@@ -28,27 +52,31 @@ def served_model(model: ModelConfig) -> ServedModel:
         max_model_len=model.engine.max_model_len,
         tensor_parallel_size=model.engine.tensor_parallel_size,
         description=model.description,
+        deployment=deployment_name(model.name),
+        app=deployment_name(model.name),
+        tokenizer=resolve_source(model),
     )
 
 
-def build_application(config: ClusterConfig) -> Application:
-    """Must run on a connected Ray driver (Ray's LLM builder reads the runtime context)."""
-    router = RouterDeployment.options(
+def router_app_args(config: ClusterConfig) -> dict[str, Any]:
+    return {"router": config.router.model_dump(mode="json")}
+
+
+def router_user_config(config: ClusterConfig) -> dict[str, Any]:
+    """What the router applies live: the served models and the routes."""
+    return RouterUserConfig(
+        models=[served_model(model) for model in config.models], routing=config.routing()
+    ).model_dump(mode="json")
+
+
+def router_app(args: dict[str, Any]) -> Application:
+    """Serve's declarative entry point for the router (``cluster.app:router_app``)."""
+    router = RouterConfig.model_validate(args["router"])
+    return RouterDeployment.options(
         name=ROUTER_DEPLOYMENT,
-        num_replicas=config.router.replicas,
-        max_ongoing_requests=config.router.max_ongoing_requests,
-        max_queued_requests=config.router.max_queued_requests,
-        user_config=config.routing().model_dump(),
+        num_replicas=router.replicas,
+        max_ongoing_requests=router.max_ongoing_requests,
+        max_queued_requests=router.max_queued_requests,
         # The router only forwards; it must never wait for a CPU an engine holds.
         ray_actor_options={"num_cpus": 0},
-    )
-    return router.bind(
-        models={model.name: model_deployment(model, config) for model in config.models},
-        catalog=[served_model(model) for model in config.models],
-        timeout_s=config.router.request_timeout_s,
-    )
-
-
-def app_builder(args: dict) -> Application:
-    """Serve's declarative entry point (``import_path: cluster.app:app_builder``)."""
-    return build_application(ClusterConfig.model_validate(args["config"]))
+    ).bind(timeout_s=router.request_timeout_s)

@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ray
 from ray import serve
 
 from cluster.config.checks import check_config
-from cluster.config.schema import ClusterConfig
+from cluster.config.schema import ClusterConfig, deployment_name
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT, AppState, app_state
 from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
 
@@ -123,33 +124,45 @@ def _grpc_options(config: ClusterConfig) -> dict:
     return {"port": config.grpc.port, "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS}
 
 
-def _builder_args(config: ClusterConfig) -> dict:
-    return {"config": config.model_copy(update={"routes": []}).model_dump(mode="json")}
+def _applications(config: ClusterConfig) -> list[dict[str, Any]]:
+    """The Serve applications of a config: the router (the only ingress) and one per model."""
+    from cluster.app import model_app_args, router_app_args, router_user_config
+
+    router = {
+        "name": APP_NAME,
+        "route_prefix": "/",
+        "import_path": "cluster.app:router_app",
+        "args": router_app_args(config),
+        "deployments": [{"name": ROUTER_DEPLOYMENT, "user_config": router_user_config(config)}],
+    }
+    models = [
+        {
+            "name": deployment_name(model.name),
+            # Reached only through the router, never from the proxies.
+            "route_prefix": None,
+            "import_path": "cluster.app:model_app",
+            "args": model_app_args(model, config),
+        }
+        for model in config.models
+    ]
+    return [router, *models]
 
 
 def _submit(config: ClusterConfig) -> None:
     """Deploy through Serve's declarative path, as `serve deploy` does.
 
-    Routes travel as the router's user_config, not as builder arguments: a change of
-    routes then keeps the application's code version, and Serve reconfigures the
-    router in place instead of restarting every deployment (which `serve.run` does).
+    Serve restarts an application only when its builder arguments change, so a change
+    of routes (the router's user_config) reconfigures the router in place, and a
+    changed model restarts that model alone. Applications missing from the config are
+    deleted.
     """
     from ray.serve.context import _get_global_client
     from ray.serve.schema import ServeDeploySchema
 
-    application = {
-        "name": APP_NAME,
-        "route_prefix": "/",
-        "import_path": "cluster.app:app_builder",
-        "args": _builder_args(config),
-        "deployments": [
-            {"name": ROUTER_DEPLOYMENT, "user_config": config.routing().model_dump(mode="json")}
-        ],
-    }
     schema = ServeDeploySchema(
         http_options=_http_options(config),
         grpc_options=_grpc_options(config),
-        applications=[application],
+        applications=_applications(config),
     )
     _get_global_client().deploy_apps(schema)
 
@@ -158,24 +171,30 @@ class RoutesOnlyError(DeployError):
     """The file changes more than routes, so applying it would restart deployments."""
 
 
-def running_builder_args() -> dict | None:
-    """The builder arguments of the deployed application (its config less routes)."""
+def _app_args(applications: list[dict[str, Any]]) -> dict[str, Any]:
+    return {app["name"]: app.get("args") for app in applications}
+
+
+def running_app_args() -> dict[str, Any]:
+    """The builder arguments of each deployed application."""
     from ray.serve.context import _get_global_client
 
     details = _get_global_client().get_serve_details()
-    application = details.get("applications", {}).get(APP_NAME) or {}
-    deployed = application.get("deployed_app_config") or {}
-    return deployed.get("args")
+    return {
+        name: (application.get("deployed_app_config") or {}).get("args")
+        for name, application in details.get("applications", {}).items()
+    }
 
 
 def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
     """Push the config's routes to the running router as its user_config.
 
-    Serve sees the model deployments unchanged and leaves them running; the router
-    replicas are reconfigured in place, so requests in flight are not touched.
+    Serve sees every application's builder arguments unchanged and leaves the models
+    running; the router replicas are reconfigured in place, so requests in flight are
+    not touched.
     """
     wanted = config.routing().model_dump(mode="json")
-    if running_builder_args() != _builder_args(config):
+    if running_app_args() != _app_args(_applications(config)):
         raise RoutesOnlyError(
             "this config changes models, engines or endpoints, not only routes; "
             "applying it would restart deployments"

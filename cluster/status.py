@@ -26,6 +26,8 @@ class DeploymentState:
 
 @dataclass(frozen=True)
 class AppState:
+    """The fleet's Serve applications (the router's and one per model) seen as one."""
+
     status: str
     message: str
     deployments: dict[str, DeploymentState]
@@ -36,31 +38,46 @@ class AppState:
 
     @property
     def has_failed(self) -> bool:
-        return self.status in {"DEPLOY_FAILED", "UNHEALTHY"}
+        return self.status in _FAILED
 
     def model(self, model_name: str) -> DeploymentState | None:
         return self.deployments.get(deployment_name(model_name))
 
 
-def app_state(app_name: str = APP_NAME) -> AppState | None:
-    """The application's state, or None when it is not deployed."""
-    application = serve.status().applications.get(app_name)
-    if application is None:
+_FAILED = {"DEPLOY_FAILED", "UNHEALTHY"}
+
+
+def _name(value: object) -> str:
+    return str(getattr(value, "value", value))
+
+
+def app_state() -> AppState | None:
+    """The fleet's state, or None when its router application is not deployed.
+
+    The fleet owns the Serve instance (its declarative deploy replaces every
+    application), so every application on it is one of ours.
+    """
+    applications = serve.status().applications
+    if APP_NAME not in applications:
         return None
     deployments = {
         name: DeploymentState(
             name=name,
-            status=str(getattr(info.status, "value", info.status)),
+            status=_name(info.status),
             message=info.message or "",
-            replicas={
-                str(getattr(state, "value", state)): count
-                for state, count in (info.replica_states or {}).items()
-            },
+            replicas={_name(state): count for state, count in (info.replica_states or {}).items()},
         )
+        for application in applications.values()
         for name, info in application.deployments.items()
     }
+    statuses = {app: _name(application.status) for app, application in applications.items()}
+    failed = [app for app, status in statuses.items() if status in _FAILED]
+    pending = [app for app, status in statuses.items() if status != "RUNNING"]
+    worst = failed or pending
     return AppState(
-        status=str(getattr(application.status, "value", application.status)),
-        message=application.message or "",
+        status=statuses[worst[0]] if worst else "RUNNING",
+        message="; ".join(
+            f"{app}: {applications[app].message}" for app in worst if applications[app].message
+        ),
         deployments=deployments,
     )

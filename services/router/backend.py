@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
+from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
@@ -24,15 +25,24 @@ class ModelBackend(Protocol):
 class ServeHandleBackend:
     """The model deployments, reached through Ray Serve handles to Ray's ``LLMServer``."""
 
-    def __init__(self, handles: Mapping[str, DeploymentHandle]) -> None:
-        # Configured handles are cached: each .options() call builds a new handle
-        # with its own metrics pusher and long-poll client.
-        self._handles = {name: handle.options(stream=True) for name, handle in handles.items()}
+    def __init__(self, locate: Callable[[str], tuple[str, str]]) -> None:
+        """``locate`` maps a model name to its (deployment, application)."""
+        self._locate = locate
+        # Handles are cached: each one carries its own metrics pusher and long-poll client.
+        self._handles: dict[tuple[str, str], DeploymentHandle] = {}
+
+    def _handle(self, model: str) -> DeploymentHandle:
+        deployment, app = self._locate(model)
+        handle = self._handles.get((deployment, app))
+        if handle is None:
+            handle = serve.get_deployment_handle(deployment, app_name=app).options(stream=True)
+            self._handles[(deployment, app)] = handle
+        return handle
 
     async def call(
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
     ) -> AsyncGenerator[Any, None]:
-        response = getattr(self._handles[model], endpoint).remote(request)
+        response = getattr(self._handle(model), endpoint).remote(request)
         # The caller may vanish (disconnect, cancel, deadline) while this generator
         # is suspended at a yield; its frames may then be freed only at garbage
         # collection. Tying the abort to the calling task's end stops the engine at

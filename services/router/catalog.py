@@ -18,6 +18,11 @@ class ServedModel:
     max_model_len: int | None = None
     tensor_parallel_size: int = 1
     description: str = ""
+    deployment: str = ""
+    """The Ray Serve deployment and application that host it."""
+    app: str = ""
+    tokenizer: str = ""
+    """Where its tokenizer loads from (a local folder or a hub id)."""
 
 
 class ModelCatalog:

@@ -60,8 +60,10 @@ class Router:
         self._backend = backend
         self._timeout_s = timeout_s
 
-    def reconfigure(self, routing: RoutingTable) -> None:
-        """Swap the routing table; requests already routed keep their choice."""
+    def reconfigure(self, catalog: ModelCatalog, routing: RoutingTable) -> None:
+        """Swap the served models and the routing table; requests already routed keep
+        their choice."""
+        self.catalog = catalog
         self.routing = routing
 
     def route(self, hints: RoutingHints) -> RouteChoice:

@@ -13,9 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fleet.v1 import fleet_pb2
 from grpc_health.v1 import health_pb2
+from pydantic import BaseModel, ConfigDict
 from ray import serve
 from ray.serve.grpc_util import RayServegRPCContext
-from ray.serve.handle import DeploymentHandle
 
 from services.api import grpc_handlers, http_handlers
 from services.api.http_errors import install_error_handlers
@@ -25,6 +25,16 @@ from services.router.core import Router
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 
+
+class RouterUserConfig(BaseModel):
+    """The router's Ray Serve user_config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ServedModel]
+    routing: RoutingConfig
+
+
 http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
 install_error_handlers(http_app)
 
@@ -32,18 +42,19 @@ install_error_handlers(http_app)
 @serve.deployment(name="router")
 @serve.ingress(http_app)
 class RouterDeployment:
-    def __init__(
-        self,
-        models: dict[str, DeploymentHandle],
-        catalog: list[ServedModel],
-        timeout_s: float,
-    ) -> None:
-        backend = ServeHandleBackend(models)
-        self._router = Router(ModelCatalog(catalog), backend, timeout_s=timeout_s)
+    def __init__(self, timeout_s: float) -> None:
+        backend = ServeHandleBackend(self._locate)
+        self._router = Router(ModelCatalog([]), backend, timeout_s=timeout_s)
 
-    def reconfigure(self, routing: dict) -> None:
-        """Ray Serve calls this with the user_config: live route changes, no restart."""
-        self._router.reconfigure(RoutingTable(RoutingConfig.model_validate(routing)))
+    def reconfigure(self, user_config: dict) -> None:
+        """Ray Serve calls this with the user_config: live model and route changes, no
+        restart."""
+        live = RouterUserConfig.model_validate(user_config)
+        self._router.reconfigure(ModelCatalog(live.models), RoutingTable(live.routing))
+
+    def _locate(self, model: str) -> tuple[str, str]:
+        served = self._router.catalog.get(model)
+        return served.deployment, served.app
 
     def routing_config(self) -> dict:
         """The routes this replica applies now (operators and `apply_routes` read it)."""

@@ -19,7 +19,6 @@ from ray import serve
 from cluster.config import ClusterConfig, load_config
 from cluster.config.schema import EndpointConfig, deployment_name
 from cluster.launcher import RAY_ENV, Endpoints, deploy
-from cluster.status import APP_NAME
 from cluster.zoo import build_zoo
 from services.client import FleetClient
 from services.routing.config import SplitRouteConfig, VariantConfig
@@ -92,7 +91,7 @@ def cluster() -> Iterator[RunningCluster]:
 
 def unfinished_engine_requests(model: str) -> int:
     """What the model's vLLM engine is still working on (aborted requests excluded)."""
-    handle = serve.get_deployment_handle(deployment_name(model), app_name=APP_NAME)
+    handle = serve.get_deployment_handle(deployment_name(model), app_name=deployment_name(model))
     return handle.unfinished_requests.remote().result()
 
 
