@@ -1,4 +1,5 @@
-"""The Ray Serve applications of a cluster config: one per model, plus the router.
+"""The Ray Serve applications of a cluster config: one per model, the embedder and the
+router.
 
 Each model is its own application, so Serve restarts, adds or deletes one model
 without touching the others (an application restarts when its builder arguments
@@ -17,7 +18,9 @@ from cluster.config.checks import resolve_source
 from cluster.config.schema import ClusterConfig, ModelConfig, RouterConfig, deployment_name
 from cluster.models.llm_config import to_llm_config
 from cluster.models.server import FleetLLMServer
-from cluster.status import ROUTER_DEPLOYMENT
+from cluster.status import EMBEDDER_APP, ROUTER_DEPLOYMENT
+from services.embedder.config import EmbedderConfig
+from services.embedder.deployment import EMBEDDER_DEPLOYMENT, embedder_deployment
 from services.router.catalog import ServedModel
 from services.router.deployment import RouterDeployment, RouterUserConfig
 
@@ -58,8 +61,18 @@ def served_model(model: ModelConfig) -> ServedModel:
     )
 
 
+# The router settings fixed at start; the rest (attempts, timeouts, breakers) travel in
+# its user_config and change live.
+_ROUTER_START_SETTINGS = {
+    "replicas",
+    "max_ongoing_requests",
+    "max_queued_requests",
+    "request_timeout_s",
+}
+
+
 def router_app_args(config: ClusterConfig) -> dict[str, Any]:
-    return {"router": config.router.model_dump(mode="json")}
+    return {"router": config.router.model_dump(mode="json", include=_ROUTER_START_SETTINGS)}
 
 
 def router_user_config(config: ClusterConfig) -> dict[str, Any]:
@@ -79,4 +92,17 @@ def router_app(args: dict[str, Any]) -> Application:
         max_queued_requests=router.max_queued_requests,
         # The router only forwards; it must never wait for a CPU an engine holds.
         ray_actor_options={"num_cpus": 0},
-    ).bind(timeout_s=router.request_timeout_s)
+    ).bind(
+        timeout_s=router.request_timeout_s,
+        embedder_deployment=EMBEDDER_DEPLOYMENT,
+        embedder_app=EMBEDDER_APP,
+    )
+
+
+def embedder_app_args(config: ClusterConfig) -> dict[str, Any]:
+    return {"embedder": config.embedder.model_dump(mode="json")}
+
+
+def embedder_app(args: dict[str, Any]) -> Application:
+    """Serve's declarative entry point for the embedder (``cluster.app:embedder_app``)."""
+    return embedder_deployment(EmbedderConfig.model_validate(args["embedder"]))

@@ -19,7 +19,7 @@ from ray import serve
 
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig, deployment_name
-from cluster.status import APP_NAME, ROUTER_DEPLOYMENT, AppState, app_state
+from cluster.status import APP_NAME, EMBEDDER_APP, ROUTER_DEPLOYMENT, AppState, app_state
 from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
 
 # Quiet, offline-friendly defaults for every Ray process we start.
@@ -125,8 +125,9 @@ def _grpc_options(config: ClusterConfig) -> dict:
 
 
 def _applications(config: ClusterConfig) -> list[dict[str, Any]]:
-    """The Serve applications of a config: the router (the only ingress) and one per model."""
-    from cluster.app import model_app_args, router_app_args, router_user_config
+    """The Serve applications of a config: the router (the only ingress), the embedder
+    (semantic routes and guardrails call it) and one per model."""
+    from cluster.app import embedder_app_args, model_app_args, router_app_args, router_user_config
 
     router = {
         "name": APP_NAME,
@@ -145,7 +146,13 @@ def _applications(config: ClusterConfig) -> list[dict[str, Any]]:
         }
         for model in config.models
     ]
-    return [router, *models]
+    embedder = {
+        "name": EMBEDDER_APP,
+        "route_prefix": None,
+        "import_path": "cluster.app:embedder_app",
+        "args": embedder_app_args(config),
+    }
+    return [router, embedder, *models]
 
 
 def _submit(config: ClusterConfig) -> None:

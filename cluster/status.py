@@ -10,6 +10,7 @@ from cluster.config.schema import deployment_name
 
 APP_NAME = "llm-fleet"
 ROUTER_DEPLOYMENT = "router"
+EMBEDDER_APP = "embedder"
 
 
 @dataclass(frozen=True)

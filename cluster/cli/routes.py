@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
-routes_app = typer.Typer(help="Show or change routes (A/B splits) on the running cluster.")
+from cluster.cli.route_lines import route_lines, stats_lines
+
+routes_app = typer.Typer(
+    help="Show or change routes (splits, rules, semantic) on the running cluster."
+)
 
 
 def _connected_router():
@@ -36,13 +40,22 @@ def show(
     if not routing["routes"]:
         typer.echo("no routes: requests name models directly")
     for route in routing["routes"]:
-        total = sum(v["weight"] for v in route["variants"]) or 1
-        typer.echo(f"{route['name']} ({route['kind']}, salt {route['salt'] or route['name']})")
-        for variant in route["variants"]:
-            share = 100 * variant["weight"] / total
-            typer.echo(f"  {variant['name']:<16} -> {variant['model']:<24} {share:5.1f}%")
-        if route["fallbacks"]:
-            typer.echo(f"  fallbacks: {', '.join(route['fallbacks'])}")
+        typer.echo("\n".join(route_lines(route)))
+
+
+@routes_app.command("stats")
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Requests per route, variant and model; fallbacks; shadow latency and tokens.
+
+    Counters of one router replica, since it started.
+    """
+    snapshot = _connected_router().routing_stats.remote().result()
+    if as_json:
+        typer.echo(json.dumps(snapshot, indent=2))
+        return
+    typer.echo("\n".join(stats_lines(snapshot)))
 
 
 @routes_app.command("apply")
@@ -51,7 +64,8 @@ def apply(
 ) -> None:
     """Apply the routes of CONFIG to the running cluster without restarting any model.
 
-    Everything but `routes` (and router.max_attempts) must match the running cluster.
+    Everything but `routes` and the router's live settings (max_attempts,
+    first_token_timeout_s, circuit_breaker) must match the running cluster.
     """
     from cluster import launcher
     from cluster.cli.main import load_checked_config

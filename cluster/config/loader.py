@@ -8,6 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from cluster.config.schema import ClusterConfig
+from services.routing.config import ROUTE_KINDS, route_kind
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "configs" / "local.yaml"
 
@@ -20,14 +21,24 @@ def _field_path(location: tuple[int | str, ...], document: object) -> str:
     """``models[1].engine.dtype``, with the model's name where there is one."""
     parts: list[str] = []
     node = document
+    previous: int | str | None = None
     for key in location:
         if isinstance(key, int):
             name = node[key].get("name") if _is_list_of_dicts(node, key) else None
             parts[-1] += f"[{key}]" if name is None else f"[{key}] (name: {name})"
+        elif isinstance(previous, int) and _is_route_kind_tag(node, key):
+            # pydantic puts a route's `kind` in the location; it is no field of the file.
+            previous = key
+            continue
         else:
             parts.append(str(key))
         node = _child(node, key)
+        previous = key
     return ".".join(parts) or "(top level)"
+
+
+def _is_route_kind_tag(node: object, key: str) -> bool:
+    return isinstance(node, dict) and key in ROUTE_KINDS and route_kind(node) == key
 
 
 def _is_list_of_dicts(node: object, index: int) -> bool:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.embedder.config import EmbedderConfig
+from services.router.breaker import CircuitBreakerConfig
 from services.routing.config import RouteConfig, RoutingConfig
 
 # Model names become Ray Serve deployment names and URL path parts.
@@ -128,6 +130,11 @@ class RouterConfig(StrictModel):
     replicas: Annotated[int, Field(ge=1)] = 1
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     """Models tried per request at most (first choice plus fallbacks)."""
+    first_token_timeout_s: Annotated[float, Field(gt=0)] = 60
+    """Seconds one model may take to send its first item before the next in the route's
+    chain is tried (queueing included)."""
+    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
+    """When a model that keeps failing is skipped, and for how long."""
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
     max_queued_requests: Annotated[int, Field(ge=-1)] = -1
     request_timeout_s: Annotated[float, Field(gt=0)] = 600
@@ -144,11 +151,14 @@ class ClusterConfig(StrictModel):
     """Ray Serve's gRPC proxy listens on every interface at ``port``; ``host`` is only the
     address `fleet up` prints for clients."""
     router: RouterConfig = Field(default_factory=RouterConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    """The sentence-embedding deployment semantic routes call."""
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for every model's engine processes."""
     models: Annotated[list[ModelConfig], Field(min_length=1)]
     routes: list[RouteConfig] = Field(default_factory=list)
-    """Aliases callers name instead of a model: A/B splits with fallbacks."""
+    """Aliases callers name instead of a model: A/B splits, rules or semantic routes, each
+    with fallbacks."""
 
     @model_validator(mode="after")
     def _routes_name_served_models(self) -> ClusterConfig:
@@ -159,14 +169,19 @@ class ClusterConfig(StrictModel):
             if route.name in models or route.name in seen:
                 raise ValueError(f"{where}.name: already a model or route name")
             seen.add(route.name)
-            unknown = sorted(({v.model for v in route.variants} | set(route.fallbacks)) - models)
+            unknown = sorted(route.referenced_models() - models)
             if unknown:
                 raise ValueError(f"{where}: names models that are not served: {', '.join(unknown)}")
         return self
 
     def routing(self) -> RoutingConfig:
         """The router's live configuration (its Ray Serve user_config)."""
-        return RoutingConfig(routes=self.routes, max_attempts=self.router.max_attempts)
+        return RoutingConfig(
+            routes=self.routes,
+            max_attempts=self.router.max_attempts,
+            first_token_timeout_s=self.router.first_token_timeout_s,
+            circuit_breaker=self.router.circuit_breaker,
+        )
 
     @field_validator("models")
     @classmethod

@@ -100,7 +100,7 @@ async def generate(
 
 
 def list_models(router: Router) -> fleet_pb2.ListModelsResponse:
-    return list_models_response(router.catalog.model_cards())
+    return list_models_response(router.model_cards())
 
 
 def health_check(

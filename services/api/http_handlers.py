@@ -32,6 +32,7 @@ RequestModel = TypeVar("RequestModel", bound=BaseModel)
 
 ROUTING_KEY_HEADER = "x-fleet-routing-key"
 TENANT_HEADER = "x-fleet-tenant"
+LABEL_HEADER_PREFIX = "x-fleet-label-"
 
 
 async def parse_body(request: Request, model_cls: type[RequestModel]) -> RequestModel:
@@ -57,7 +58,17 @@ def routing_hints(request: Request, body: OpenAIRequest) -> RoutingHints:
         model=body.model or "",
         routing_key=routing_key,
         tenant=request.headers.get(TENANT_HEADER),
+        labels=request_labels(request),
     )
+
+
+def request_labels(request: Request) -> dict[str, str]:
+    """Labels from ``x-fleet-label-<key>: <value>`` headers; HTTP lower-cases the keys."""
+    return {
+        name.removeprefix(LABEL_HEADER_PREFIX): value
+        for name, value in request.headers.items()
+        if name.startswith(LABEL_HEADER_PREFIX) and len(name) > len(LABEL_HEADER_PREFIX)
+    }
 
 
 def route_extension(decision: RouteDecision) -> dict[str, str]:
@@ -99,18 +110,15 @@ async def completions(router: Router, request: Request) -> Response:
 
 
 def list_models(router: Router) -> JSONResponse:
-    cards = router.catalog.model_cards() + router.routing.route_cards()
-    return JSONResponse({"object": "list", "data": cards})
+    return JSONResponse({"object": "list", "data": router.model_cards()})
 
 
 def model_card(router: Router, name: str) -> JSONResponse:
     """One model or route (alias) by name; 404 listing both when it is neither."""
-    route_card = next((c for c in router.routing.route_cards() if c["id"] == name), None)
-    if route_card is not None:
-        return JSONResponse(route_card)
-    if name not in router.catalog:
+    card = next((card for card in router.model_cards() if card["id"] == name), None)
+    if card is None:
         raise ModelNotFoundError(name, router.catalog.names + router.routing.aliases)
-    return JSONResponse(router.catalog.card(name))
+    return JSONResponse(card)
 
 
 async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncIterator[str]:

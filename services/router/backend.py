@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
@@ -52,7 +53,10 @@ class ServeHandleBackend:
 
         def abort_unless_finished(_: object = None) -> None:
             if not finished:
-                response.cancel()
+                # Cancelling a call that already failed re-raises its error; the abort
+                # must never replace the error being reported.
+                with contextlib.suppress(Exception):
+                    response.cancel()
 
         if caller is not None:
             caller.add_done_callback(abort_unless_finished)
@@ -68,14 +72,17 @@ class ServeHandleBackend:
                 f"model '{model}' is at capacity (its request queue is full); retry later"
             ) from None
         except Exception as error:
+            finished = True
             if started or isinstance(error, FleetError):
                 raise
-            # Deleted, dead or unreachable before it produced anything: the same request
-            # may succeed on another model (the router's fallbacks) or later.
-            raise RetryableError(
-                f"model '{model}' is unavailable ({type(error).__name__})"
-            ) from error
+            raise _unavailable(model, error) from error
         finally:
             abort_unless_finished()
             if caller is not None:
                 caller.remove_done_callback(abort_unless_finished)
+
+
+def _unavailable(model: str, error: Exception) -> RetryableError:
+    # Deleted, dead or unreachable before it produced anything: the same request may
+    # succeed on another model (the router's fallbacks) or later.
+    return RetryableError(f"model '{model}' is unavailable ({type(error).__name__})")

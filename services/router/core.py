@@ -12,10 +12,18 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.errors import DeadlineExceededError, ModelNotFoundError, ServerError
+from services.errors import (
+    DeadlineExceededError,
+    ModelNotFoundError,
+    OverloadedError,
+    RetryableError,
+    ServerError,
+)
 from services.router.backend import ModelBackend
+from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
 from services.router.engine_errors import from_engine_error
+from services.router.facts import request_facts
 from services.router.requests import (
     ErrorResponse,
     OpenAIRequest,
@@ -23,6 +31,8 @@ from services.router.requests import (
     endpoint_of,
     input_field,
 )
+from services.router.shadow import ShadowMirror
+from services.router.stats import RoutingStats
 from services.router.types import RouteDecision, RoutingHints
 from services.router.validation import validate_sampling
 from services.routing.table import RouteChoice, RoutingTable
@@ -57,18 +67,39 @@ class Router:
     ) -> None:
         self.catalog = catalog
         self.routing = routing or RoutingTable()
+        self.stats = RoutingStats()
         self._backend = backend
         self._timeout_s = timeout_s
+        self._breakers = CircuitBreakers(self.routing.config.circuit_breaker)
+        self._shadows = ShadowMirror(backend, self.stats)
 
     def reconfigure(self, catalog: ModelCatalog, routing: RoutingTable) -> None:
         """Swap the served models and the routing table; requests already routed keep
         their choice."""
         self.catalog = catalog
         self.routing = routing
+        self._breakers.config = routing.config.circuit_breaker
 
-    def route(self, hints: RoutingHints) -> RouteChoice:
+    def model_cards(self) -> list[dict[str, Any]]:
+        """What callers may name, as OpenAI ``model`` objects: every served model (with
+        the routes that can pick it as ``metadata.aliases``), then every route."""
+        cards = self.catalog.model_cards()
+        for card in cards:
+            card["metadata"]["aliases"] = self.routing.aliases_of(card["id"])
+        return cards + self.routing.route_cards()
+
+    async def drain_shadows(self) -> None:
+        """Wait for the shadow copies in flight."""
+        await self._shadows.drain()
+
+    @property
+    def open_circuits(self) -> dict[str, float]:
+        """Models being skipped, with seconds until one request probes them again."""
+        return self._breakers.open_circuits()
+
+    async def route(self, hints: RoutingHints, request: OpenAIRequest) -> RouteChoice:
         """Pick the model for a request: by route (alias) or by the served model's name."""
-        choice = self.routing.choose(hints)
+        choice = await self.routing.choose(hints, request_facts(request))
         if choice is not None:
             return choice
         if hints.model not in self.catalog:
@@ -83,25 +114,56 @@ class Router:
         self, choice: RouteChoice, request: OpenAIRequest
     ) -> tuple[RouteDecision, Any, AsyncGenerator[Any, None]]:
         """Start the model call, falling back down the chain while a model fails before its
-        first item; raise what the last one reported."""
-        failures: list[str] = []
-        candidates = self._candidates(choice)
-        for model in candidates:
+        first item or its circuit is open; raise what the last one tried reported."""
+        passed_over: list[str] = []
+        last_error: ServerError | None = None
+        for model in self._candidates(choice):
             validate_sampling(request, self.catalog.get(model).max_model_len)
+            if not self._breakers.try_acquire(model):
+                passed_over.append(f"{model} (circuit open)")
+                continue
             try:
                 first, items = await self._open_model(model, request)
-            except ServerError as error:  # overload and unavailability included
-                failures.append(f"{model} ({type(error).__name__})")
-                if model == candidates[-1]:
-                    raise
+            except OverloadedError as error:  # a full queue, not a dead model
+                self._breakers.release(model)
+                passed_over.append(f"{model} ({type(error).__name__})")
+                last_error = error
                 continue
+            except ServerError as error:
+                self._breakers.record_failure(model)
+                passed_over.append(f"{model} ({type(error).__name__})")
+                last_error = error
+                continue
+            except BaseException:
+                self._breakers.release(model)
+                raise
+            self._breakers.record_success(model)
             decision = choice.decision
-            if failures:
+            if passed_over:
                 decision = replace(
-                    decision, model=model, reason=f"fallback after {', '.join(failures)}"
+                    decision, model=model, reason=f"fallback after {', '.join(passed_over)}"
                 )
             return decision, first, items
-        raise AssertionError("unreachable: the candidate list is never empty")
+        if last_error is not None:
+            raise last_error
+        raise RetryableError(
+            f"no model can take this request now: {', '.join(passed_over)}; "
+            f"retry in {self._breakers.config.cooldown_s:g} s"
+        )
+
+    async def _start(
+        self, choice: RouteChoice, request: OpenAIRequest
+    ) -> tuple[RouteDecision, Any, AsyncGenerator[Any, None]]:
+        """``_open``, plus the route's shadow copy and the per-route counters."""
+        if choice.shadow is not None:
+            self._shadows.maybe_mirror(choice.decision.route, choice.shadow, request)
+        try:
+            decision, first, items = await self._open(choice, request)
+        except ServerError:
+            self.stats.record_failed(choice.decision)
+            raise
+        self.stats.record_served(decision, fell_back=decision.model != choice.decision.model)
+        return decision, first, items
 
     async def _open_model(
         self, model: str, request: OpenAIRequest
@@ -109,10 +171,17 @@ class Router:
         """Call one model and wait for its first item, raising what it reports."""
         request = request.model_copy(update={"model": model})
         items = self._backend.call(model, endpoint_of(request), request)
+        timeout_s = self.routing.config.first_token_timeout_s
         try:
-            first = await anext(items)
+            # Not wait_for: that would run the call in another task, and the backend ties
+            # the call's life to the task that starts it.
+            async with asyncio.timeout(timeout_s):
+                first = await anext(items)
         except StopAsyncIteration:
             raise ServerError(f"model '{model}' returned nothing") from None
+        except TimeoutError:
+            await items.aclose()
+            raise RetryableError(f"model '{model}' sent nothing within {timeout_s:g} s") from None
         head = first[0] if isinstance(first, list) and first else first
         if isinstance(head, ErrorResponse):
             await items.aclose()
@@ -122,11 +191,11 @@ class Router:
         return first, items
 
     async def generate(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedResponse:
-        choice = self.route(hints)
+        choice = await self.route(hints, request)
         request = request.model_copy(update={"stream": False})
         try:
             async with asyncio.timeout(self._timeout_s):
-                decision, first, items = await self._open(choice, request)
+                decision, first, items = await self._start(choice, request)
                 async with aclosing(items):
                     async for _ in items:  # a unary call yields one item; let it finish
                         pass
@@ -137,9 +206,9 @@ class Router:
         return RoutedResponse(decision=decision, body=first)
 
     async def generate_stream(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedStream:
-        choice = self.route(hints)
+        choice = await self.route(hints, request)
         request = request.model_copy(update={"stream": True})
-        decision, first, items = await self._open(choice, request)
+        decision, first, items = await self._start(choice, request)
         return RoutedStream(decision=decision, chunks=_as_sse(first, items))
 
 

@@ -22,8 +22,10 @@ from services.api.http_errors import install_error_handlers
 from services.router.backend import ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.router.embedder_client import ServeEmbedder
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
+from services.routing.tokens import HuggingFaceTokenCounter
 
 
 class RouterUserConfig(BaseModel):
@@ -42,15 +44,27 @@ install_error_handlers(http_app)
 @serve.deployment(name="router")
 @serve.ingress(http_app)
 class RouterDeployment:
-    def __init__(self, timeout_s: float) -> None:
+    def __init__(self, timeout_s: float, embedder_deployment: str, embedder_app: str) -> None:
         backend = ServeHandleBackend(self._locate)
         self._router = Router(ModelCatalog([]), backend, timeout_s=timeout_s)
+        self._embedder = ServeEmbedder(embedder_deployment, embedder_app)
+        self._token_counter = HuggingFaceTokenCounter({})
+        self._tokenizer_sources: dict[str, str] = {}
 
     def reconfigure(self, user_config: dict) -> None:
         """Ray Serve calls this with the user_config: live model and route changes, no
         restart."""
         live = RouterUserConfig.model_validate(user_config)
-        self._router.reconfigure(ModelCatalog(live.models), RoutingTable(live.routing))
+        sources = {model.name: model.tokenizer for model in live.models}
+        if sources != self._tokenizer_sources:
+            # A new counter only when the models change: loaded tokenizers are kept
+            # across route changes.
+            self._token_counter = HuggingFaceTokenCounter(sources)
+            self._tokenizer_sources = sources
+        table = RoutingTable(
+            live.routing, embedder=self._embedder, token_counter=self._token_counter
+        )
+        self._router.reconfigure(ModelCatalog(live.models), table)
 
     def _locate(self, model: str) -> tuple[str, str]:
         served = self._router.catalog.get(model)
@@ -59,6 +73,10 @@ class RouterDeployment:
     def routing_config(self) -> dict:
         """The routes this replica applies now (operators and `apply_routes` read it)."""
         return self._router.routing.config.model_dump()
+
+    def routing_stats(self) -> dict:
+        """This replica's per-route counters and the models its breakers skip."""
+        return {**self._router.stats.snapshot(), "open_circuits": self._router.open_circuits}
 
     @http_app.post("/v1/chat/completions")
     async def chat_completions(self, request: Request) -> Response:

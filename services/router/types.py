@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
 class RoutingHints:
     """What the caller says about where its request should go.
 
-    ``model`` is a served model's name or (later) an alias; the other fields feed
-    sticky A/B assignment, per-tenant rules and label matches.
+    ``model`` is a served model's name or an alias; the other fields feed sticky A/B
+    assignment, per-tenant rules and label matches.
     """
 
     model: str
     routing_key: str | None = None
     tenant: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+
+
+Feature = Literal["tools", "json", "logprobs", "stream", "images"]
+"""What a request asks of the model beyond plain text generation (see ``router.facts``)."""
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What routing policies may read from the request body, extracted once per request.
+
+    ``text`` is the prompt text semantic routes embed; ``messages`` and ``tools`` (chat) or
+    ``prompts`` (completions) are what a tokenizer counts for prompt-length rules.
+    """
+
+    text: str = ""
+    features: frozenset[Feature] = frozenset()
+    messages: tuple[Mapping[str, Any], ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
+    prompts: tuple[str | tuple[int, ...], ...] = ()
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(self.messages)
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,25 @@
 """The routes section of a cluster config: aliases that callers name instead of a model.
 
-The router deployment receives these as its Ray Serve ``user_config``, so a change
-to them reconfigures the running router without restarting any model.
+Three kinds, told apart by ``kind``: ``split`` (weighted sticky A/B/n, the default when
+``kind`` is left out), ``rules`` (first matching rule on tenant, labels, prompt length or
+features) and ``semantic`` (nearest example prompts). The router deployment receives these
+as its Ray Serve ``user_config``, so a change to them reconfigures the running router
+without restarting any model.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
+from services.router.breaker import CircuitBreakerConfig
+from services.routing.route_base import NAME_PATTERN, RouteBase, Strict
+from services.routing.rules_config import RuleConfig, RuleMatch, RulesRouteConfig
+from services.routing.semantic_config import SemanticRouteConfig, SemanticVariantConfig
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VariantConfig(_Strict):
+class VariantConfig(Strict):
     """One arm of an experiment."""
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -27,20 +29,14 @@ class VariantConfig(_Strict):
     """Relative share of traffic; 0 keeps the arm defined but sends it nothing."""
 
 
-class SplitRouteConfig(_Strict):
+class SplitRouteConfig(RouteBase):
     """A weighted A/B/n split, sticky per routing key."""
 
     kind: Literal["split"] = "split"
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    """The alias callers put in ``model``."""
     variants: Annotated[list[VariantConfig], Field(min_length=1)]
     salt: str | None = None
     """Hashing salt for sticky assignment; defaults to the route name. Change it to
     reshuffle every key (a new experiment)."""
-    fallbacks: list[str] = Field(default_factory=list)
-    """Models tried in order when the chosen one is missing, overloaded or fails
-    before its first token."""
-    description: str = ""
 
     @model_validator(mode="after")
     def _variants_are_sane(self) -> SplitRouteConfig:
@@ -55,21 +51,61 @@ class SplitRouteConfig(_Strict):
     def experiment_salt(self) -> str:
         return self.salt or self.name
 
+    def chosen_models(self) -> set[str]:
+        return {variant.model for variant in self.variants}
 
-# Rules and semantic routes join this as a discriminated union on `kind`.
-RouteConfig = SplitRouteConfig
+
+ROUTE_KINDS = ("split", "rules", "semantic")
 
 
-class RoutingConfig(_Strict):
+def route_kind(value: Any) -> str:
+    """The kind of a route given as a mapping or a model."""
+    # Routes written before there were kinds carry no `kind`: they are splits.
+    if isinstance(value, dict):
+        return value.get("kind", "split")
+    return getattr(value, "kind", "split")
+
+
+RouteConfig = Annotated[
+    Annotated[SplitRouteConfig, Tag("split")]
+    | Annotated[RulesRouteConfig, Tag("rules")]
+    | Annotated[SemanticRouteConfig, Tag("semantic")],
+    Discriminator(
+        route_kind,
+        custom_error_type="route_kind",
+        custom_error_message=f"unknown route kind; expected one of: {', '.join(ROUTE_KINDS)}",
+    ),
+]
+"""Any route, told apart by its ``kind``."""
+
+
+class RoutingConfig(Strict):
     """Everything the router needs to decide; its Ray Serve user_config."""
 
     routes: list[RouteConfig] = Field(default_factory=list)
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     """Models tried per request at most, the first choice included."""
+    first_token_timeout_s: Annotated[float, Field(gt=0)] = 60
+    """How long one model may take to send its first item before the router gives up on
+    it and tries the next in the chain (a deleted or hung deployment queues requests
+    forever). Queueing counts: raise it when long queues are expected."""
+    circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
 
     def referenced_models(self) -> set[str]:
-        return {
-            model
-            for route in self.routes
-            for model in [*(v.model for v in route.variants), *route.fallbacks]
-        }
+        return {model for route in self.routes for model in route.referenced_models()}
+
+
+__all__ = [
+    "ROUTE_KINDS",
+    "RouteBase",
+    "RouteConfig",
+    "RoutingConfig",
+    "RuleConfig",
+    "RuleMatch",
+    "RulesRouteConfig",
+    "SemanticRouteConfig",
+    "SemanticVariantConfig",
+    "SplitRouteConfig",
+    "VariantConfig",
+    "route_kind",
+]

@@ -3,35 +3,73 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.router.types import RouteDecision, RoutingHints
-from services.routing.config import RouteConfig, RoutingConfig
-from services.routing.weighted import WeightedVariant, random_choice, sticky_choice
+from services.router.types import RequestFacts, RouteDecision, RoutingHints
+from services.routing.config import (
+    RouteConfig,
+    RoutingConfig,
+    RulesRouteConfig,
+    SemanticRouteConfig,
+    SplitRouteConfig,
+)
+from services.routing.policy import PolicyServices, RoutePolicy
+from services.routing.rules import RulesPolicy
+from services.routing.semantic import Embedder, SemanticPolicy
+from services.routing.shadow_config import ShadowConfig
+from services.routing.split import SplitPolicy
+from services.routing.tokens import TokenCounter
+
+# One policy class per route kind: a new kind registers here, the table never branches.
+POLICIES: dict[type, Callable[..., RoutePolicy]] = {
+    SplitRouteConfig: SplitPolicy,
+    RulesRouteConfig: RulesPolicy,
+    SemanticRouteConfig: SemanticPolicy,
+}
 
 
 @dataclass(frozen=True)
 class RouteChoice:
     decision: RouteDecision
     fallbacks: tuple[str, ...] = ()
+    shadow: ShadowConfig | None = None
 
 
 class RoutingTable:
-    """Built from the router's user_config; replaced whole on every live change."""
+    """Built from the router's user_config; replaced whole on every live change.
 
-    def __init__(self, config: RoutingConfig | None = None, rng: random.Random | None = None):
+    ``embedder`` serves semantic routes and ``token_counter`` rules with prompt-length
+    bounds; a route that needs one the table lacks fails its requests with a
+    ``RoutingDependencyError``. Pass the same instances to every new table so their caches
+    (loaded tokenizers) outlive route changes.
+    """
+
+    def __init__(
+        self,
+        config: RoutingConfig | None = None,
+        rng: random.Random | None = None,
+        *,
+        embedder: Embedder | None = None,
+        token_counter: TokenCounter | None = None,
+    ) -> None:
         self.config = config or RoutingConfig()
         self._routes: dict[str, RouteConfig] = {route.name: route for route in self.config.routes}
+        services = PolicyServices(
+            rng=rng or random.Random(), embedder=embedder, token_counter=token_counter
+        )
         # Built once per table, not per request: the decision is on every request's path.
-        self._variants = {
-            route.name: [WeightedVariant(v.name, v.model, v.weight) for v in route.variants]
-            for route in self.config.routes
+        self._policies: dict[str, RoutePolicy] = {
+            route.name: POLICIES[type(route)](route, services) for route in self.config.routes
         }
-        self._rng = rng or random.Random()
 
     @property
     def aliases(self) -> list[str]:
         return sorted(self._routes)
+
+    def aliases_of(self, model: str) -> list[str]:
+        """The routes whose decision can pick ``model`` (fallbacks and shadows aside)."""
+        return [name for name in self.aliases if model in self._routes[name].chosen_models()]
 
     @property
     def max_attempts(self) -> int:
@@ -42,38 +80,27 @@ class RoutingTable:
 
     def route_cards(self) -> list[dict[str, object]]:
         """OpenAI ``model`` objects for the aliases, so clients can discover them."""
-        return [
-            {
-                "id": route.name,
-                "object": "model",
-                "owned_by": "llm-fleet",
-                "metadata": {
-                    "route": route.kind,
-                    "description": route.description,
-                    "variants": [v.model_dump() for v in route.variants],
-                    "fallbacks": list(route.fallbacks),
-                },
-            }
-            for route in sorted(self._routes.values(), key=lambda r: r.name)
-        ]
+        return [self._card(self._routes[name]) for name in self.aliases]
 
-    def choose(self, hints: RoutingHints) -> RouteChoice | None:
+    def _card(self, route: RouteConfig) -> dict[str, object]:
+        return {
+            "id": route.name,
+            "object": "model",
+            "owned_by": "llm-fleet",
+            "metadata": {
+                "route": route.kind,
+                "description": route.description,
+                **self._policies[route.name].describe(),
+                "fallbacks": list(route.fallbacks),
+                "shadow": route.shadow.model_dump() if route.shadow else None,
+            },
+        }
+
+    async def choose(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice | None:
         """The choice for a request that names a route; None when it names no route."""
-        route = self._routes.get(hints.model)
-        if route is None:
+        policy = self._policies.get(hints.model)
+        if policy is None:
             return None
-        variants = self._variants[route.name]
-        total = sum(v.weight for v in variants)
-        if hints.routing_key:
-            variant = sticky_choice(variants, route.experiment_salt, hints.routing_key)
-            how = "sticky split by routing key"
-        else:
-            variant = random_choice(variants, self._rng)
-            how = "random split (no routing key)"
-        decision = RouteDecision(
-            model=variant.model,
-            route=route.name,
-            variant=variant.name,
-            reason=f"{how}: weight {variant.weight:g} of {total:g}",
-        )
-        return RouteChoice(decision=decision, fallbacks=tuple(route.fallbacks))
+        decision = await policy.decide(hints, facts)
+        route = self._routes[hints.model]
+        return RouteChoice(decision=decision, fallbacks=tuple(route.fallbacks), shadow=route.shadow)

@@ -15,10 +15,12 @@ import openai
 import pytest
 import ray
 from ray import serve
+from ray.util.state import list_actors
 
 from cluster.config import ClusterConfig, load_config
 from cluster.config.schema import EndpointConfig, deployment_name
-from cluster.launcher import RAY_ENV, Endpoints, deploy
+from cluster.launcher import RAY_ENV, Endpoints, apply_routes, deploy
+from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from cluster.zoo import build_zoo
 from services.client import FleetClient
 from services.routing.config import SplitRouteConfig, VariantConfig
@@ -70,7 +72,7 @@ def integration_config() -> ClusterConfig:
             "http": EndpointConfig(host="127.0.0.1", port=TEST_HTTP_PORT),
             "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
             "models": [*models, tp2],
-            "routes": [AB_ROUTE],
+            "routes": [*config.routes, AB_ROUTE],
         }
     )
 
@@ -87,6 +89,27 @@ def cluster() -> Iterator[RunningCluster]:
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+def model_replica_ids() -> set[str]:
+    """The live actors of every model replica (a restart gives new ids)."""
+    return {
+        actor.actor_id
+        for actor in list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
+        if "model-" in (actor.class_name or "")
+    }
+
+
+def router_stats() -> dict:
+    """One router replica's per-route counters."""
+    handle = serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
+    return handle.routing_stats.remote().result()
+
+
+@pytest.fixture
+def restore_routes(cluster: RunningCluster):  # noqa: ANN201 - a yield fixture
+    yield
+    apply_routes(cluster.config)
 
 
 def unfinished_engine_requests(model: str) -> int:

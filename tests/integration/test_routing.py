@@ -7,11 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
-from ray.util.state import list_actors
 
 from cluster.launcher import RoutesOnlyError, apply_routes
 from services.client import FleetClient
-from tests.integration.conftest import AB_ROUTE, RunningCluster
+from tests.integration.conftest import AB_ROUTE, RunningCluster, model_replica_ids
 
 MESSAGES = [{"role": "user", "content": "Which replicas are healthy?"}]
 VARIANT_MODEL = {v.name: v.model for v in AB_ROUTE.variants}
@@ -61,24 +60,10 @@ def test_aliases_are_listed_as_models(client: openai.OpenAI) -> None:
     assert card.model_extra["metadata"]["fallbacks"] == AB_ROUTE.fallbacks
 
 
-def _model_replica_ids() -> set[str]:
-    return {
-        actor.actor_id
-        for actor in list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
-        if "model-" in (actor.class_name or "")
-    }
-
-
-@pytest.fixture
-def restore_routes(cluster: RunningCluster):  # noqa: ANN201 - a yield fixture
-    yield
-    apply_routes(cluster.config)
-
-
 def test_live_weight_change_fails_no_stream_and_restarts_no_model(
     cluster: RunningCluster, restore_routes: None
 ) -> None:
-    replicas_before = _model_replica_ids()
+    replicas_before = model_replica_ids()
 
     def stream(n: int) -> int:
         with openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0) as c:
@@ -114,7 +99,7 @@ def test_live_weight_change_fails_no_stream_and_restarts_no_model(
     with openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0) as c:
         variants = {http_variant(c, f"user-{n}")[0] for n in range(12)}
     assert variants == {"treatment"}
-    assert _model_replica_ids() == replicas_before
+    assert model_replica_ids() == replicas_before
 
 
 def test_applying_routes_refuses_a_config_that_changes_more(cluster: RunningCluster) -> None:
@@ -123,3 +108,11 @@ def test_applying_routes_refuses_a_config_that_changes_more(cluster: RunningClus
     )
     with pytest.raises(RoutesOnlyError):
         apply_routes(slower)
+
+
+def test_grpc_lists_routes_and_each_models_aliases(grpc_client: FleetClient) -> None:
+    models = {model.id: model for model in grpc_client.list_models()}
+    assert AB_ROUTE.name in models
+    for variant in AB_ROUTE.variants:
+        assert AB_ROUTE.name in models[variant.model].aliases
+    assert AB_ROUTE.name not in models[AB_ROUTE.fallbacks[0]].aliases

@@ -12,6 +12,7 @@ from services.api import http_handlers
 from services.api.http_errors import install_error_handlers
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.router.requests import ChatCompletionRequest
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
@@ -114,3 +115,23 @@ def test_one_model_or_route_by_name() -> None:
     missing = client.get("/v1/models/omega")
     assert missing.status_code == 404
     assert "alpha, chat" in missing.json()["error"]["message"]
+
+
+def test_routing_hints_carry_tenant_and_labels_from_headers() -> None:
+    headers = {
+        "x-fleet-tenant": "acme",
+        "X-Fleet-Label-Tier": "gold",
+        "x-fleet-label-region": "eu",
+        "x-fleet-label-": "ignored: no key",
+        "x-other": "ignored",
+    }
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/chat/completions",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+    }
+    body = ChatCompletionRequest.model_validate(BODY)
+    hints = http_handlers.routing_hints(Request(scope), body)
+    assert (hints.model, hints.tenant) == ("alpha", "acme")
+    assert hints.labels == {"tier": "gold", "region": "eu"}

@@ -1,4 +1,7 @@
+import asyncio
 import json
+from collections.abc import AsyncGenerator
+from typing import Any
 
 import pytest
 
@@ -14,7 +17,9 @@ from services.router.core import Router
 from services.router.requests import (
     ChatCompletionRequest,
     CompletionRequest,
+    Endpoint,
     ErrorResponse,
+    OpenAIRequest,
 )
 from services.router.types import RoutingHints
 from services.routing.config import RoutingConfig
@@ -202,4 +207,147 @@ async def test_the_last_failure_is_raised_when_every_model_fails() -> None:
 async def test_unknown_name_lists_models_and_aliases() -> None:
     router = Router(CATALOG, ScriptedBackend({}), routing=ROUTED)
     with pytest.raises(ModelNotFoundError, match="alpha, beta, chat"):
-        router.route(RoutingHints(model="nope"))
+        await router.route(RoutingHints(model="nope"), chat("nope"))
+
+
+RULES = RoutingTable(
+    RoutingConfig.model_validate(
+        {
+            "routes": [
+                {
+                    "name": "smart",
+                    "kind": "rules",
+                    "rules": [
+                        {"name": "tooling", "model": "beta", "match": {"features": ["tools"]}},
+                        {"name": "gold", "model": "beta", "match": {"tenants": ["gold"]}},
+                    ],
+                    "default": "alpha",
+                }
+            ]
+        }
+    )
+)
+TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+
+
+@pytest.mark.parametrize(
+    ("params", "tenant", "variant"),
+    [({"tools": TOOLS}, None, "tooling"), ({}, "gold", "gold"), ({}, "silver", "default")],
+)
+async def test_rules_route_decides_on_the_request_body_and_hints(
+    params: dict, tenant: str | None, variant: str
+) -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("a")], "beta": [chat_response("b")]})
+    router = Router(CATALOG, backend, routing=RULES)
+    hints = RoutingHints(model="smart", tenant=tenant)
+    result = await router.generate(chat("smart", **params), hints)
+    assert result.decision.variant == variant
+    assert backend.calls[0][0] == result.decision.model
+
+
+BREAKING = RoutingTable(
+    RoutingConfig.model_validate(
+        {
+            "routes": [
+                {
+                    "name": "chat",
+                    "variants": [{"name": "only", "model": "alpha"}],
+                    "fallbacks": ["beta"],
+                    "shadow": {"model": "beta", "fraction": 1.0},
+                }
+            ],
+            "circuit_breaker": {"failure_threshold": 2, "cooldown_s": 60},
+        }
+    )
+)
+
+
+async def test_a_failing_model_is_skipped_once_its_circuit_opens() -> None:
+    backend = ScriptedBackend(
+        {"alpha": [RetryableError("replica gone")], "beta": [chat_response("from beta")]}
+    )
+    router = Router(CATALOG, backend, routing=ROUTED)
+    router.reconfigure(CATALOG, BREAKING)
+    reasons = [
+        (await router.generate(chat("chat"), RoutingHints(model="chat"))).decision.reason
+        for _ in range(3)
+    ]
+    assert reasons[0] == reasons[1] == "fallback after alpha (RetryableError)"
+    assert reasons[2] == "fallback after alpha (circuit open)"
+    assert router.open_circuits == {"alpha": pytest.approx(60, abs=1)}
+    assert [call[0] for call in backend.calls].count("alpha") == 2
+
+
+async def test_overload_does_not_open_a_circuit() -> None:
+    backend = ScriptedBackend({"alpha": [OverloadedError("full")], "beta": [chat_response("b")]})
+    router = Router(CATALOG, backend, routing=BREAKING)
+    for _ in range(3):
+        await router.generate(chat("chat"), RoutingHints(model="chat"))
+    assert router.open_circuits == {}
+
+
+async def test_every_circuit_open_fails_fast_as_retryable() -> None:
+    backend = ScriptedBackend({"alpha": [RetryableError("gone")], "beta": [RetryableError("gone")]})
+    router = Router(CATALOG, backend, routing=BREAKING)
+    for _ in range(2):
+        with pytest.raises(RetryableError, match="gone"):
+            await router.generate(chat("chat"), RoutingHints(model="chat"))
+    await router.drain_shadows()
+    calls_before = len(backend.calls)
+    with pytest.raises(RetryableError, match="circuit open"):
+        await router.generate(chat("chat"), RoutingHints(model="chat"))
+    await router.drain_shadows()
+    # Only the shadow copy reached a model; the request itself tried none.
+    assert len(backend.calls) - calls_before == 1
+
+
+async def test_shadow_copy_does_not_change_the_answer_and_counts_are_kept() -> None:
+    backend = ScriptedBackend(
+        {"alpha": [chat_response("primary")], "beta": [chat_response("shadow", model="beta")]}
+    )
+    router = Router(CATALOG, backend, routing=BREAKING)
+    result = await router.generate(chat("chat"), RoutingHints(model="chat"))
+    await router.drain_shadows()
+    assert result.body.choices[0].message.content == "primary"
+    stats = router.stats.snapshot()
+    assert stats["routes"] == [
+        {
+            "route": "chat",
+            "variant": "only",
+            "model": "alpha",
+            "requests": 1,
+            "fallbacks": 0,
+            "failures": 0,
+        }
+    ]
+    assert stats["shadows"][0]["model"] == "beta"
+    assert stats["shadows"][0]["requests"] == 1
+
+
+async def test_a_model_silent_past_the_first_token_timeout_falls_back() -> None:
+    class SilentFirst(ScriptedBackend):
+        async def call(
+            self, model: str, endpoint: Endpoint, request: OpenAIRequest
+        ) -> AsyncGenerator[Any, None]:
+            if model == "alpha":
+                self.calls.append((model, endpoint, request))
+                await asyncio.sleep(3600)
+            async for item in super().call(model, endpoint, request):
+                yield item
+
+    config = ROUTED.config.model_copy(update={"first_token_timeout_s": 0.05})
+    router = Router(
+        CATALOG, SilentFirst({"beta": [chat_response("b")]}), routing=RoutingTable(config)
+    )
+    result = await router.generate(chat("chat"), RoutingHints(model="chat"))
+    assert result.decision.model == "beta"
+    assert result.decision.reason == "fallback after alpha (RetryableError)"
+
+
+def test_model_cards_list_models_with_their_aliases_then_routes() -> None:
+    cards = Router(CATALOG, ScriptedBackend({}), routing=ROUTED).model_cards()
+    assert [card["id"] for card in cards] == ["alpha", "beta", "chat"]
+    assert cards[0]["metadata"]["aliases"] == ["chat"]
+    # A fallback is not an alias: "chat" never picks beta first.
+    assert cards[1]["metadata"]["aliases"] == []
+    assert cards[2]["metadata"]["route"] == "split"

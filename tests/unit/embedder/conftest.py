@@ -1,0 +1,9 @@
+import pytest
+
+from services.embedder.model import SentenceEmbedder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceEmbedder:
+    # The real model, loaded once: about 4 s.
+    return SentenceEmbedder(torch_threads=1)
