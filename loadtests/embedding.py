@@ -1,6 +1,7 @@
 """Sentence-embedding latency: a 500-character prompt alone, and a batch of 8 of them.
 
-    .venv/bin/python loadtests/embedding.py [--iterations 200] [--threads 1] [--precision auto]
+    .venv/bin/python loadtests/embedding.py [--iterations 200] [--threads 1]
+        [--backend onnx-int8|torch] [--precision auto]
     .venv/bin/python loadtests/embedding.py --serve [--wait-ms 0 2] [--callers 8]
 
 In-process it times ``SentenceEmbedder.embed`` (the target: p50 under 15 ms for one prompt).
@@ -53,8 +54,10 @@ def time_calls(call: Callable[[], object], iterations: int) -> list[float]:
 
 def in_process(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    embedder = SentenceEmbedder(torch_threads=args.threads, precision=args.precision)
-    print(f"model loaded and warmed up in {time.perf_counter() - started:.1f} s ({embedder.dtype})")
+    embedder = SentenceEmbedder(
+        threads=args.threads, backend=args.backend, precision=args.precision
+    )
+    print(f"model loaded and warmed up in {time.perf_counter() - started:.1f} s ({args.backend})")
     # A short question too, for scale: cost grows with the tokens embedded.
     for size, chars in ((1, 500), (8, 500), (1, 100)):
         texts = [PROMPT[:chars]] * size
@@ -89,7 +92,8 @@ def through_serve(args: argparse.Namespace) -> None:
         serve.start(proxy_location="Disabled")
         for wait_ms in args.wait_ms:
             config = EmbedderConfig(
-                torch_threads=args.threads,
+                threads=args.threads,
+                backend=args.backend,
                 precision=args.precision,
                 batch_wait_timeout_s=wait_ms / 1000,
             )
@@ -109,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--backend", choices=["onnx-int8", "torch"], default="onnx-int8")
     parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto")
     parser.add_argument("--serve", action="store_true", help="also measure through Ray Serve")
     parser.add_argument("--wait-ms", type=float, nargs="+", default=[0, 2])

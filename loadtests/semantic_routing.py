@@ -59,7 +59,7 @@ async def time_decisions(table: RoutingTable, decisions: int) -> list[float]:
 
 
 def in_process(threads: int, decisions: int) -> None:
-    embedder = InProcessEmbedder(SentenceEmbedder(torch_threads=threads))
+    embedder = InProcessEmbedder(SentenceEmbedder(threads=threads))
     timings = asyncio.run(time_decisions(support_table(embedder), decisions))
     report(f"in-process, {threads} torch thread(s)", timings)
 
@@ -74,7 +74,7 @@ def through_serve(threads: int, decisions: int) -> None:
     ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     try:
         serve.start(proxy_location="Disabled")
-        app = embedder_deployment(EmbedderConfig(torch_threads=threads))
+        app = embedder_deployment(EmbedderConfig(threads=threads))
         serve.run(app, name="semantic-bench", route_prefix=None)
         table = support_table(ServeEmbedder(EMBEDDER_DEPLOYMENT, "semantic-bench"))
 

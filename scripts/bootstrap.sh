@@ -58,3 +58,4 @@ SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 echo "$ROOT/protos/gen/python" > "$SITE/llm_fleet_protos.pth"
 
 "$VENV/bin/fleet" zoo build --quiet
+"$VENV/bin/python" -m services.embedder.onnx_model > /dev/null

@@ -44,7 +44,8 @@ def test_prompt_input(grpc_client: FleetClient, model: str) -> None:
 
 def test_list_models(grpc_client: FleetClient, cluster: RunningCluster) -> None:
     models = {model.id: model for model in grpc_client.list_models()}
-    assert set(models) == set(cluster.model_names)
+    routes = {route.name for route in cluster.config.routes}
+    assert set(models) == set(cluster.model_names) | routes
     assert models["tiny-qwen2"].max_model_len == 1024
 
 

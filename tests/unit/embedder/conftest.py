@@ -6,4 +6,4 @@ from services.embedder.model import SentenceEmbedder
 @pytest.fixture(scope="session")
 def embedder() -> SentenceEmbedder:
     # The real model, loaded once: about 4 s.
-    return SentenceEmbedder(torch_threads=1)
+    return SentenceEmbedder(threads=1)

