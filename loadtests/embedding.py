@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import Callable
+
+from timing import report, time_calls
 
 from services.embedder.config import EmbedderConfig
 from services.embedder.model import SentenceEmbedder
@@ -29,27 +30,6 @@ PROMPT = (
     "how to confirm that from the proxy's access logs and metrics, which settings usually "
     "cause this, and what a safe rollout plan for a fix would look like? Keep it short."
 )[:500]
-
-
-def percentiles(timings_ms: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(timings_ms)
-    last = len(ordered) - 1
-    p50, p95, p99 = (ordered[min(last, int(len(ordered) * q))] for q in (0.50, 0.95, 0.99))
-    return p50, p95, p99
-
-
-def report(label: str, timings_ms: list[float], extra: str = "") -> None:
-    p50, p95, p99 = percentiles(timings_ms)
-    print(f"{label:<44} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms  {extra}")
-
-
-def time_calls(call: Callable[[], object], iterations: int) -> list[float]:
-    timings = []
-    for _ in range(iterations):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
 
 
 def in_process(args: argparse.Namespace) -> None:

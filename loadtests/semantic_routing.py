@@ -15,7 +15,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from embedding import PROMPT, report
+from embedding import PROMPT
+from timing import report
 
 from cluster.config import load_config
 from services.embedder.config import EmbedderConfig
@@ -61,7 +62,7 @@ async def time_decisions(table: RoutingTable, decisions: int) -> list[float]:
 def in_process(threads: int, decisions: int) -> None:
     embedder = InProcessEmbedder(SentenceEmbedder(threads=threads))
     timings = asyncio.run(time_decisions(support_table(embedder), decisions))
-    report(f"in-process, {threads} torch thread(s)", timings)
+    report(f"in-process, {threads} thread(s)", timings)
 
 
 def through_serve(threads: int, decisions: int) -> None:

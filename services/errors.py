@@ -59,6 +59,22 @@ class ModelNotFoundError(NotFoundError):
         self.available = sorted(available)
 
 
+class GuardViolation(ClientError):
+    """A guardrail check blocked the prompt or the completion. Carries the check and the
+    category, never the matched text."""
+
+    openai_type = "guardrail_violation"
+
+    def __init__(self, check: str, category: str, *, direction: str = "input") -> None:
+        what = "prompt" if direction == "input" else "completion"
+        super().__init__(
+            f"The {what} was blocked by guardrail check '{check}' (category {category})."
+        )
+        self.check = check
+        self.category = category
+        self.direction = direction
+
+
 class ServerError(FleetError):
     """Something failed on our side."""
 

@@ -124,13 +124,11 @@ class Router:
                 continue
             try:
                 first, items = await self._open_model(model, request)
-            except OverloadedError as error:  # a full queue, not a dead model
-                self._breakers.release(model)
-                passed_over.append(f"{model} ({type(error).__name__})")
-                last_error = error
-                continue
             except ServerError as error:
-                self._breakers.record_failure(model)
+                if isinstance(error, OverloadedError):  # a full queue, not a dead model
+                    self._breakers.release(model)
+                else:
+                    self._breakers.record_failure(model)
                 passed_over.append(f"{model} ({type(error).__name__})")
                 last_error = error
                 continue
@@ -146,9 +144,10 @@ class Router:
             return decision, first, items
         if last_error is not None:
             raise last_error
+        retry_in_s = min(self._breakers.retry_in_s(model) for model in self._candidates(choice))
         raise RetryableError(
             f"no model can take this request now: {', '.join(passed_over)}; "
-            f"retry in {self._breakers.config.cooldown_s:g} s"
+            f"retry in {retry_in_s:.0f} s"
         )
 
     async def _start(

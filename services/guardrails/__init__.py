@@ -1,0 +1,1 @@
+"""Guardrails: checks on prompts and outputs, applied per route and tenant policy."""

@@ -1,0 +1,106 @@
+"""The ``guardrails`` section of a cluster config: named guard policies and their bindings.
+
+Precedence: a request gets the policy bound to the route it named (else to the served model,
+else ``default``), and the policy bound to its tenant runs *on top of* it: both policies'
+checks run and the strictest action wins (block > redact > flag). A tenant binding can add
+checks, never switch off the route's, so no tenant can opt out of an operator's route policy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from services.guardrails.check_config import (
+    CHECK_KINDS,
+    CheckBase,
+    CheckConfig,
+    Direction,
+    Strict,
+)
+
+POLICY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
+
+
+class GuardPolicyConfig(Strict):
+    """A named set of checks, bound to routes, models or tenants."""
+
+    name: Annotated[str, Field(pattern=POLICY_NAME_PATTERN)]
+    description: str = ""
+    checks: list[CheckConfig] = Field(default_factory=list)
+    """Run in this order; on each direction, the first blocking finding stops the scan."""
+
+    @model_validator(mode="after")
+    def _check_names_unique(self) -> GuardPolicyConfig:
+        names = [check.check_name for check in self.checks]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"checks: names must be unique within policy '{self.name}'; repeated: "
+                f"{', '.join(repeated)} (give each check its own `name`)"
+            )
+        return self
+
+    def checks_on(self, direction: Direction) -> list[CheckBase]:
+        return [check for check in self.checks if check.runs_on(direction)]
+
+
+class GuardrailsConfig(Strict):
+    """Every guard policy of the cluster and where each applies."""
+
+    policies: list[GuardPolicyConfig] = Field(default_factory=list)
+    default: str | None = None
+    """The policy of requests whose route and model have no binding; None runs no checks."""
+    routes: dict[str, str] = Field(default_factory=dict)
+    """Route alias or served model name -> policy name. A route's binding beats the binding
+    of the model it picks."""
+    tenants: dict[str, str] = Field(default_factory=dict)
+    """Tenant -> policy name, run on top of the route's policy (both apply)."""
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> GuardrailsConfig:
+        names = [policy.name for policy in self.policies]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"policies: names must be unique; repeated: {', '.join(repeated)}")
+        known = set(names)
+        listing = ", ".join(sorted(known)) or "none"
+        bound = [("default", self.default)] if self.default is not None else []
+        bound += [(f"routes.{key}", value) for key, value in self.routes.items()]
+        bound += [(f"tenants.{key}", value) for key, value in self.tenants.items()]
+        for field, policy in bound:
+            if policy not in known:
+                raise ValueError(f"{field}: unknown policy '{policy}'; defined: {listing}")
+        return self
+
+    def policy(self, name: str) -> GuardPolicyConfig:
+        return next(policy for policy in self.policies if policy.name == name)
+
+    def policies_for(
+        self, *, route: str | None = None, model: str | None = None, tenant: str | None = None
+    ) -> list[GuardPolicyConfig]:
+        """The policies that apply to one request, the route's first, then the tenant's."""
+        names: list[str] = []
+        base = self.routes.get(route or "") or self.routes.get(model or "") or self.default
+        if base is not None:
+            names.append(base)
+        extra = self.tenants.get(tenant or "")
+        if extra is not None and extra not in names:
+            names.append(extra)
+        return [self.policy(name) for name in names]
+
+    def checks_for(
+        self,
+        direction: Direction,
+        *,
+        route: str | None = None,
+        model: str | None = None,
+        tenant: str | None = None,
+    ) -> list[CheckBase]:
+        """The checks of one direction of one request, in the order they run."""
+        policies = self.policies_for(route=route, model=model, tenant=tenant)
+        return [check for policy in policies for check in policy.checks_on(direction)]
+
+
+__all__ = ["CHECK_KINDS", "CheckConfig", "GuardPolicyConfig", "GuardrailsConfig"]

@@ -1,0 +1,135 @@
+"""Guard a streamed completion: emit what is safe now, hold back what a finding could still
+reach.
+
+Why the hold-back is enough. Let W be the longest text any output check's finding can span
+(its ``max_match_chars``). After each delta the guard scans the unsent text ``pending`` and
+may send ``pending[:e]`` with ``e <= len(pending) - W``. Any finding of the whole completion
+that starts before ``e`` ends at most W characters later, so before ``len(pending)``: it was
+wholly inside the scanned text and was found there, and redacted before being sent. So no
+finding can start in text already sent, which is why each scan needs only the unsent text.
+Two more rules keep the cut clean: it never falls inside a redaction (the cut moves back to
+the span's start), and it prefers to fall just after a non-word character, so that ``\\b``
+and ``(?<!\\w)`` at the start of the next scan read as they would in the whole text.
+
+Findings near the end of ``pending`` may still change as text arrives (``\\d{16}`` sees 12
+digits now, 16 later), so blocks and flags act only once final (starting before
+``len(pending) - W``) or at ``finish()``; whole-text verdicts (no span) act at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.guardrails.findings import Finding
+from services.guardrails.outcome import CheckFailure, GuardOutcome
+from services.guardrails.pipeline import GuardPipeline
+from services.guardrails.redaction import apply_spans, merge_spans
+
+# The last non-word character of a text, followed only by word characters.
+_LAST_NON_WORD = re.compile(r"\W\w*\Z")
+
+
+@dataclass(frozen=True)
+class StreamStep:
+    emit: str
+    """Text safe to send now (redactions applied); may be empty."""
+    blocked_by: Finding | None = None
+    """Set when the stream must stop: send the error event and abort the engine request."""
+
+    @property
+    def blocked(self) -> bool:
+        return self.blocked_by is not None
+
+
+class StreamGuard:
+    """One streamed completion's output guard: ``feed`` each delta, then ``finish``."""
+
+    def __init__(self, pipeline: GuardPipeline, *, window: int = 0) -> None:
+        self._pipeline = pipeline
+        # A window shorter than the longest finding would let one slip through split.
+        self.window = max(window, pipeline.max_match_chars)
+        self._pending = ""
+        self._offset = 0  # characters of the completion before ``_pending``
+        self._blocked: Finding | None = None
+        self._redactions: list[Finding] = []
+        self._flags: list[Finding] = []
+        self._failures: dict[tuple[str, str], CheckFailure] = {}
+
+    def feed(self, delta: str) -> StreamStep:
+        if self._blocked is not None:
+            return StreamStep("", self._blocked)
+        self._pending += delta
+        return self._advance(final=False)
+
+    def finish(self) -> StreamStep:
+        """Scan and send the rest: the completion has ended."""
+        if self._blocked is not None:
+            return StreamStep("", self._blocked)
+        return self._advance(final=True)
+
+    def summary(self) -> GuardOutcome:
+        """What was decided over the whole stream, offsets into the completion; ``text`` is
+        empty since the text went out in the steps."""
+        return GuardOutcome(
+            "output",
+            "",
+            self._blocked,
+            tuple(self._redactions),
+            tuple(self._flags),
+            tuple(self._failures.values()),
+        )
+
+    def _advance(self, *, final: bool) -> StreamStep:
+        pending = self._pending
+        verdict = self._pipeline.evaluate(pending, every_block=True)
+        for failure in verdict.failures:
+            self._failures.setdefault((failure.check, failure.reason), failure)
+        settled = len(pending) if final else len(pending) - self.window
+        for block in verdict.blocks:
+            if not block.has_span or block.start < settled:
+                self._blocked = self._shift(block)
+                self._pending = ""
+                return StreamStep("", self._blocked)
+        cut = self._cut(pending, settled, final)
+        spans = merge_spans(verdict.redact)
+        for span in spans:
+            if span.start < cut < span.end:
+                cut = span.start
+        self._record(verdict.redact, verdict.flag, cut)
+        emitted = apply_spans(pending[:cut], [span for span in spans if span.end <= cut])
+        self._pending = pending[cut:]
+        self._offset += cut
+        return StreamStep(emitted)
+
+    def _cut(self, pending: str, settled: int, final: bool) -> int:
+        if final or settled <= 0:
+            return max(settled, 0)
+        if not pending[settled - 1].isalnum() and pending[settled - 1] != "_":
+            return settled
+        # Look back at most one window, so a long word cannot be held back without bound.
+        start = max(settled - self.window, 0)
+        match = _LAST_NON_WORD.search(pending, start, settled)
+        if match:
+            return match.start() + 1
+        # The word began at the previous (clean) cut: send nothing yet. Inside a word longer
+        # than the window there is no clean cut; the plain one can only over-match.
+        return 0 if start == 0 else settled
+
+    def _record(
+        self, redactions: tuple[Finding, ...], flags: tuple[Finding, ...], cut: int
+    ) -> None:
+        self._redactions += [self._shift(f) for f in redactions if f.start < cut]
+        seen = {(f.check, f.category) for f in self._flags if not f.has_span}
+        for flag in flags:
+            if flag.has_span and flag.start < cut:
+                self._flags.append(self._shift(flag))
+            elif not flag.has_span and (flag.check, flag.category) not in seen:
+                seen.add((flag.check, flag.category))
+                self._flags.append(flag)
+
+    def _shift(self, finding: Finding) -> Finding:
+        if not finding.has_span:
+            return finding
+        start, end = finding.start + self._offset, finding.end + self._offset
+        return Finding(finding.check, finding.category, start, end, finding.score)

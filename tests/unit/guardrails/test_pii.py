@@ -1,0 +1,141 @@
+"""PiiCheck: exact spans per category, validators, and ordinary text that must not trigger."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.guardrails.checks import pii as pii_module
+from services.guardrails.checks.pii import PII_CATEGORIES, PiiCheck, merge_overlaps
+from services.guardrails.findings import Finding
+
+
+@pytest.fixture(scope="module")
+def pii() -> PiiCheck:
+    return PiiCheck()
+
+
+def spans(check: PiiCheck, text: str) -> list[tuple[str, str]]:
+    return [(f.category, text[f.start : f.end]) for f in check.scan(text)]
+
+
+@pytest.mark.parametrize(
+    ("category", "value"),
+    [
+        ("EMAIL", "jane.roe+billing@example.co.uk"),
+        ("PHONE", "+1 (415) 555-2671"),
+        ("PHONE", "415-555-2671"),
+        ("PHONE", "+44 20 7946 0958"),
+        ("PHONE", "+49 30 901820"),
+        ("PHONE", "+33 6 12 34 56 78"),
+        ("PHONE", "020 7946 0958"),
+        ("CREDIT_CARD", "4111 1111 1111 1111"),
+        ("CREDIT_CARD", "5555-5555-5555-4444"),
+        ("CREDIT_CARD", "378282246310005"),
+        ("IBAN", "DE89 3704 0044 0532 0130 00"),
+        ("IBAN", "GB82WEST12345698765432"),
+        ("US_SSN", "536-22-1234"),
+        ("IP_ADDRESS", "192.168.10.42"),
+        ("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"),
+    ],
+)
+def test_finds_each_category_with_its_exact_span(pii: PiiCheck, category: str, value: str) -> None:
+    text = f"Please update the record, the value is {value} as of today."
+    assert spans(pii, text) == [(category, value)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my SSN is 536221234.", "Social Security Number: 536 22 1234", "ssn=536-22-1234"],
+)
+def test_ssn_with_context_is_found_in_any_layout(pii: PiiCheck, text: str) -> None:
+    assert [c for c, _ in spans(pii, text)] == ["US_SSN"]
+    assert spans(pii, text)[0][1].replace(" ", "").replace("-", "") == "536221234"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4111 1111 1111 1112",  # Luhn-invalid
+        "IBAN DE89 3704 0044 0532 0130 01",  # wrong checksum
+        "ssn 000-12-3456 or 666-12-3456 or 123-45-0000",  # never-issued SSN ranges
+        "order 536221234 shipped",  # nine bare digits without SSN context
+        "call 123-456-7890",  # area code 123 does not exist
+        "ORD-2026-004512 and ref 2026 004512",  # the digits of a DC number, grouped as an id
+        "versions 1.2.3, 1.2.3.4.5 and v1.2.3.4; 999.1.1.1 is no IP",
+        "slices x[::1], y[1::2] and z[::-1]",
+        "write to someone at example dot com",
+    ],
+)
+def test_invalid_values_and_look_alikes_are_not_reported(pii: PiiCheck, text: str) -> None:
+    assert pii.scan(text) == []
+
+
+PROSE = """\
+Thanks for the update. The laptop costs $1,299.00 (was $1,499.99), a 13% discount, and
+the order ORD-2026-004512 ships on 2026-11-27 or 11/27/2026 between 09:30 and 17:45 CET.
+Invoice INV 20261127-0042 covers 3 units; order #884213 and order 100234567 are still open.
+We upgraded from version 3.11.2 to 4.0.1 and the p99 latency fell by 42.5% to 180 ms in Q3
+2026. Product codes 400-123-4567 and 1000-2000-3000 are listed in section 4.2.1 of the
+catalogue (pages 12-19). The match ended 3:2 after 90+4 minutes; 1 in 20 people agreed.
+Build 2026.11.27.1 of the app is ~250 MB; sha 9f86d081 was tagged release-12.
+"""
+
+CODE = """\
+MAGIC = 0xDEADBEEF
+MASK = 0x7FFFFFFFFFFFFFFF
+REQUEST_ID = "123e4567-e89b-12d3-a456-426614174000"
+def pick(items: list[int]) -> list[int]:
+    return items[::2] + items[1::3][:10]
+timeout_s = 30.5  # seconds, see RFC 7231 section 6.6.1
+"""
+
+
+def test_ordinary_prose_with_numbers_does_not_trigger(pii: PiiCheck) -> None:
+    assert spans(pii, PROSE) == []
+
+
+def test_code_with_hex_constants_and_a_uuid_does_not_trigger(pii: PiiCheck) -> None:
+    assert spans(pii, CODE) == []
+
+
+def test_windowed_scan_equals_a_whole_text_scan(
+    pii: PiiCheck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pii_line = "Mail a.b@example.org, call +44 20 7946 0958, card 4111-1111-1111-1111. "
+    text = (PROSE + pii_line) * 3 + CODE
+    windowed = pii.scan(text)
+    monkeypatch.setattr(pii_module, "_WHOLE_TEXT_SHARE", 0.0)  # forces one whole-text call
+    assert windowed == pii.scan(text)
+    assert len(windowed) == 9
+
+
+def test_only_configured_categories_are_reported() -> None:
+    check = PiiCheck(categories=["EMAIL"])
+    text = "a.b@example.org and 4111 1111 1111 1111"
+    assert spans(check, text) == [("EMAIL", "a.b@example.org")]
+
+
+def test_min_score_drops_weak_findings() -> None:
+    check = PiiCheck(categories=["PHONE", "EMAIL"], min_score=0.5)
+    text = "a.b@example.org or +1 415-555-2671"
+    assert [c for c, _ in spans(check, text)] == ["EMAIL"]
+
+
+def test_unknown_category_is_rejected() -> None:
+    with pytest.raises(ValueError, match="PASSPORT"):
+        PiiCheck(categories=["PASSPORT"])
+
+
+def test_overlapping_findings_merge_into_one_span() -> None:
+    merged = merge_overlaps(
+        [Finding("pii", "PHONE", 10, 22, 0.4), Finding("pii", "US_SSN", 12, 25, 0.85)]
+    )
+    assert merged == [Finding("pii", "US_SSN", 10, 25, 0.85)]
+
+
+def test_findings_carry_the_check_name_and_categories_are_known(pii: PiiCheck) -> None:
+    (finding,) = pii.scan("write to a.b@example.org")
+    assert finding.check == "pii"
+    assert finding.placeholder == "<EMAIL>"
+    assert set(PII_CATEGORIES) == {"EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"}
+    assert pii.max_match_chars >= 254
