@@ -44,10 +44,28 @@ def with_doomed_model(cluster: RunningCluster) -> Iterator[set[str]]:
         }
     )
     deploy(grown, timeout_s=600)
+    _wait_until_it_answers(cluster, DOOMED)
     try:
         yield before
     finally:
         deploy(cluster.config, timeout_s=600)
+
+
+def _wait_until_it_answers(cluster: RunningCluster, model: str, timeout_s: float = 180) -> None:
+    """A new engine's first answers can be slow while the machine is busy; the test needs
+    the model answering as the route's first choice."""
+    client = openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client.with_options(timeout=60).completions.create(
+                model=model, prompt="warm-up", max_tokens=2
+            )
+            return
+        except openai.APIError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def ask(client: openai.OpenAI) -> tuple[str, str]:
