@@ -62,6 +62,7 @@ class RoutingTable:
         self._policies: dict[str, RoutePolicy] = {
             route.name: POLICIES[type(route)](route, services) for route in self.config.routes
         }
+        self._fallbacks = {route.name: tuple(route.fallbacks) for route in self.config.routes}
 
     @property
     def aliases(self) -> list[str]:
@@ -102,5 +103,8 @@ class RoutingTable:
         if policy is None:
             return None
         decision = await policy.decide(hints, facts)
-        route = self._routes[hints.model]
-        return RouteChoice(decision=decision, fallbacks=tuple(route.fallbacks), shadow=route.shadow)
+        return RouteChoice(
+            decision=decision,
+            fallbacks=self._fallbacks[hints.model],
+            shadow=self._routes[hints.model].shadow,
+        )

@@ -12,6 +12,7 @@ from services.errors import (
     RetryableError,
     ServerError,
 )
+from services.router.breaker import CircuitBreakerConfig
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.requests import (
@@ -23,6 +24,7 @@ from services.router.requests import (
 )
 from services.router.types import RoutingHints
 from services.routing.config import RoutingConfig
+from services.routing.shadow_config import ShadowConfig
 from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
@@ -245,18 +247,16 @@ async def test_rules_route_decides_on_the_request_body_and_hints(
     assert backend.calls[0][0] == result.decision.model
 
 
+# The ROUTED route with a full shadow, and circuits that open after two failures.
 BREAKING = RoutingTable(
-    RoutingConfig.model_validate(
-        {
+    ROUTED.config.model_copy(
+        update={
             "routes": [
-                {
-                    "name": "chat",
-                    "variants": [{"name": "only", "model": "alpha"}],
-                    "fallbacks": ["beta"],
-                    "shadow": {"model": "beta", "fraction": 1.0},
-                }
+                ROUTED.config.routes[0].model_copy(
+                    update={"shadow": ShadowConfig(model="beta", fraction=1.0)}
+                )
             ],
-            "circuit_breaker": {"failure_threshold": 2, "cooldown_s": 60},
+            "circuit_breaker": CircuitBreakerConfig(failure_threshold=2, cooldown_s=60),
         }
     )
 )
