@@ -76,10 +76,12 @@ def router_app_args(config: ClusterConfig) -> dict[str, Any]:
 
 
 def router_user_config(config: ClusterConfig) -> dict[str, Any]:
-    """What the router applies live: the served models and the routes."""
+    """What the router applies live: the served models, the routes and the guard policies."""
     return RouterUserConfig(
-        models=[served_model(model) for model in config.models], routing=config.routing()
-    ).model_dump(mode="json")
+        models=[served_model(model) for model in config.models],
+        routing=config.routing(),
+        guardrails=config.guardrails,
+    ).model_dump(mode="json", by_alias=True)
 
 
 def router_app(args: dict[str, Any]) -> Application:

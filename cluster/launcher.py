@@ -194,13 +194,14 @@ def running_app_args() -> dict[str, Any]:
 
 
 def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
-    """Push the config's routes to the running router as its user_config.
+    """Push the config's routes and guard policies to the running router as its
+    user_config.
 
     Serve sees every application's builder arguments unchanged and leaves the models
     running; the router replicas are reconfigured in place, so requests in flight are
     not touched.
     """
-    wanted = config.routing().model_dump(mode="json")
+    wanted = (config.routing().model_dump(mode="json"), config.guardrails.model_dump(mode="json"))
     if running_app_args() != _app_args(_applications(config)):
         raise RoutesOnlyError(
             "this config changes models, engines or endpoints, not only routes; "
@@ -215,7 +216,11 @@ def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
     while agreeing < 2 * (config.router.replicas + 1):
         if time.monotonic() > deadline:
             raise DeployError(f"routes not applied after {timeout_s:.0f} s")
-        agreeing = agreeing + 1 if router.routing_config.remote().result() == wanted else 0
+        applied = (
+            router.routing_config.remote().result(),
+            router.guardrails_config.remote().result(),
+        )
+        agreeing = agreeing + 1 if applied == wanted else 0
         if agreeing == 0:
             time.sleep(0.2)
 

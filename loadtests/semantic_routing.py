@@ -20,12 +20,12 @@ from timing import report
 
 from cluster.config import load_config
 from services.embedder.config import EmbedderConfig
+from services.embedder.examples import Embedder
 from services.embedder.model import SentenceEmbedder
 from services.router.facts import request_facts
 from services.router.requests import ChatCompletionRequest
 from services.router.types import RoutingHints
 from services.routing.config import RoutingConfig
-from services.routing.semantic import Embedder
 from services.routing.table import RoutingTable
 
 ROUTE = "support"

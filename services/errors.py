@@ -21,6 +21,11 @@ class FleetError(Exception):
         self.message = message
         self.param = param
 
+    def details(self) -> dict[str, str]:
+        """Machine-readable facts beside the message: extra fields of the OpenAI error
+        body, ``fleet-<key>`` trailing metadata over gRPC."""
+        return {}
+
     def __reduce__(self) -> tuple[object, ...]:
         # Ray ships errors between processes by pickling them; subclasses whose
         # __init__ takes other arguments would not survive the default.
@@ -74,6 +79,16 @@ class GuardViolation(ClientError):
         self.category = category
         self.direction = direction
 
+    def details(self) -> dict[str, str]:
+        details = {
+            "guardrail_check": self.check,
+            "guardrail_category": self.category,
+            "guardrail_direction": self.direction,
+        }
+        if self.direction == "output":
+            details["finish_reason"] = "content_filter"
+        return details
+
 
 class ServerError(FleetError):
     """Something failed on our side."""
@@ -115,5 +130,6 @@ def to_openai_error(error: FleetError) -> dict[str, Any]:
             "type": error.openai_type,
             "param": error.param,
             "code": int(error.http_status),
+            **error.details(),
         }
     }

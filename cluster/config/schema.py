@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.embedder.config import EmbedderConfig
+from services.guardrails.check_config import JudgeCheckConfig
+from services.guardrails.config import GuardrailsConfig
 from services.router.breaker import CircuitBreakerConfig
 from services.routing.config import RouteConfig, RoutingConfig
 
@@ -159,6 +161,29 @@ class ClusterConfig(StrictModel):
     routes: list[RouteConfig] = Field(default_factory=list)
     """Aliases callers name instead of a model: A/B splits, rules or semantic routes, each
     with fallbacks."""
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    """Guard policies (checks on prompts and completions) and the routes, models and
+    tenants they apply to."""
+
+    @model_validator(mode="after")
+    def _guardrails_name_served_things(self) -> ClusterConfig:
+        models = {model.name for model in self.models}
+        callable_names = models | {route.name for route in self.routes}
+        for key in self.guardrails.routes:
+            if key not in callable_names:
+                raise ValueError(
+                    f"guardrails.routes.{key}: not a served model or route; known: "
+                    f"{', '.join(sorted(callable_names))}"
+                )
+        for index, policy in enumerate(self.guardrails.policies):
+            for position, check in enumerate(policy.checks):
+                judge = getattr(check, "model", None)
+                if isinstance(check, JudgeCheckConfig) and judge not in models:
+                    raise ValueError(
+                        f"guardrails.policies[{index}] (name: {policy.name}).checks"
+                        f"[{position}].model: '{judge}' is not a served model"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _routes_name_served_models(self) -> ClusterConfig:

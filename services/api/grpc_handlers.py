@@ -18,11 +18,12 @@ from grpc_health.v1 import health_pb2
 from services.api.grpc_mapping import (
     StreamTranslator,
     chunks_from_sse,
+    guard_report,
     list_models_response,
     to_openai_request,
 )
-from services.api.grpc_status import StatusContext, end_call
-from services.errors import NotFoundError
+from services.api.grpc_status import StatusContext, apply_status, end_call, to_grpc_status
+from services.errors import GuardViolation, NotFoundError
 from services.router.core import Router
 
 # What Ray Serve's gRPC proxy registers (import paths of generated add_*_to_server functions).
@@ -59,7 +60,11 @@ async def _events(
                 merged = deltas[0]
                 merged.delta.text = "".join(event.delta.text for event in deltas)
                 yield merged
-    yield translator.end(first_token_ms or 0.0)
+    end = translator.end(first_token_ms or 0.0)
+    report = guard_report(stream.guard)
+    if report is not None:
+        end.end.guardrails.CopyFrom(report)
+    yield end
 
 
 async def generate_stream(
@@ -70,6 +75,16 @@ async def generate_stream(
         async with aclosing(_events(router, request, started)) as events:
             async for event in events:
                 yield event
+    except GuardViolation as violation:
+        # Ray's proxy forwards a replica's trailing metadata (which names the check) only
+        # with a message, so a guard's block ends the stream with one: a content_filter end.
+        apply_status(context, to_grpc_status(violation))
+        yield fleet_pb2.GenerateStreamResponse(
+            end=fleet_pb2.StreamEnd(
+                finish_reason=fleet_pb2.FINISH_REASON_CONTENT_FILTER,
+                request_id=request.request_id,
+            )
+        )
     except Exception as error:
         end_call(context, error)
 
@@ -77,7 +92,10 @@ async def generate_stream(
 async def generate(
     router: Router, request: fleet_pb2.GenerateRequest, context: StatusContext
 ) -> fleet_pb2.GenerateResponse:
-    """Unary: the engine streams underneath, so the answer can report its time to first token."""
+    """Unary: the engine streams underneath, so the answer can report its time to first token.
+
+    Errors set the status and return (not raise): Ray's proxy then forwards the trailing
+    metadata too, which a raise would lose."""
     started = time.perf_counter()
     parts: list[str] = []
     try:
@@ -88,7 +106,8 @@ async def generate(
                 else:
                     end = event.end
     except Exception as error:
-        end_call(context, error)
+        apply_status(context, to_grpc_status(error))
+        return fleet_pb2.GenerateResponse()
     return fleet_pb2.GenerateResponse(
         text="".join(parts),
         finish_reason=end.finish_reason,
@@ -96,6 +115,7 @@ async def generate(
         route=end.route,
         time_to_first_token_ms=end.time_to_first_token_ms,
         request_id=end.request_id,
+        guardrails=end.guardrails if end.HasField("guardrails") else None,
     )
 
 

@@ -367,3 +367,24 @@ class StreamTranslator:
             ),
             request_id=self._request_id,
         )
+
+
+def guard_report(metadata: Mapping[str, Any] | None) -> fleet_pb2.GuardReport | None:
+    """``GuardSession.metadata()`` as a fleet.v1 GuardReport."""
+    if metadata is None:
+        return None
+    report = fleet_pb2.GuardReport(policies=metadata.get("policies", []))
+    for direction in ("input", "output"):
+        decided = metadata.get(direction)
+        if decided is None:
+            continue
+        getattr(report, direction).CopyFrom(
+            fleet_pb2.GuardDecision(
+                redacted=decided["redacted"],
+                flagged=decided["flagged"],
+                failed_checks=[
+                    fleet_pb2.GuardCheckFailure(**failure) for failure in decided["failed_checks"]
+                ],
+            )
+        )
+    return report

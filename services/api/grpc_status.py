@@ -19,6 +19,7 @@ from services.errors import (
     ClientError,
     DeadlineExceededError,
     FleetError,
+    GuardViolation,
     InvalidRequestError,
     NotFoundError,
     OverloadedError,
@@ -30,6 +31,7 @@ from services.errors import (
 STATUS_BY_ERROR: tuple[tuple[type[FleetError], grpc.StatusCode], ...] = (
     (DeadlineExceededError, grpc.StatusCode.DEADLINE_EXCEEDED),
     (NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (GuardViolation, grpc.StatusCode.INVALID_ARGUMENT),
     (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT),
     (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (RetryableError, grpc.StatusCode.UNAVAILABLE),
@@ -51,6 +53,11 @@ _STATUS_BY_HTTP = {
 # Trailing metadata keys that carry the error's details beside the status message.
 ERROR_TYPE_KEY = "fleet-error-type"
 ERROR_PARAM_KEY = "fleet-error-param"
+
+
+def _metadata_key(detail: str) -> str:
+    """``guardrail_check`` -> ``fleet-guardrail-check`` (gRPC keys are lower-case)."""
+    return "fleet-" + detail.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ def to_grpc_status(error: BaseException) -> GrpcStatus:
         metadata = [(ERROR_TYPE_KEY, error.openai_type)]
         if error.param:
             metadata.append((ERROR_PARAM_KEY, error.param))
+        metadata += [(_metadata_key(key), value) for key, value in error.details().items()]
         return GrpcStatus(status_code_for(type(error)), error.message, tuple(metadata))
     if isinstance(error, asyncio.CancelledError):
         return GrpcStatus(grpc.StatusCode.CANCELLED, "the call was cancelled")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from services.errors import (
+    ClientError,
     FleetError,
     InvalidRequestError,
     ModelNotFoundError,
@@ -33,6 +34,7 @@ RequestModel = TypeVar("RequestModel", bound=BaseModel)
 ROUTING_KEY_HEADER = "x-fleet-routing-key"
 TENANT_HEADER = "x-fleet-tenant"
 LABEL_HEADER_PREFIX = "x-fleet-label-"
+GUARDRAILS_HEADER = "x-fleet-guardrails"
 
 
 async def parse_body(request: Request, model_cls: type[RequestModel]) -> RequestModel:
@@ -82,9 +84,15 @@ def route_extension(decision: RouteDecision) -> dict[str, str]:
     }
 
 
-def route_headers(decision: RouteDecision) -> dict[str, str]:
-    """The same facts as ``x-fleet-*`` headers, for streamed responses too."""
-    return {f"x-fleet-{key}": value for key, value in route_extension(decision).items()}
+def route_headers(
+    decision: RouteDecision, guard: dict[str, object] | None = None
+) -> dict[str, str]:
+    """The same facts as ``x-fleet-*`` headers, for streamed responses too; the guard's
+    verdict (on the prompt only, for a stream) as compact JSON in ``x-fleet-guardrails``."""
+    headers = {f"x-fleet-{key}": value for key, value in route_extension(decision).items()}
+    if guard is not None:
+        headers[GUARDRAILS_HEADER] = json.dumps(guard, separators=(",", ":"))
+    return headers
 
 
 async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Response:
@@ -94,11 +102,14 @@ async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Respo
         return StreamingResponse(
             _end_with_error_event(stream.chunks),
             media_type="text/event-stream",
-            headers=route_headers(stream.decision),
+            headers=route_headers(stream.decision, stream.guard),
         )
     result = await router.generate(body, hints)
-    body = {**result.body.model_dump(), "fleet": route_extension(result.decision)}
-    return JSONResponse(body, headers=route_headers(result.decision))
+    extension: dict[str, object] = {**route_extension(result.decision)}
+    if result.guard is not None:
+        extension["guardrails"] = result.guard
+    body = {**result.body.model_dump(), "fleet": extension}
+    return JSONResponse(body, headers=route_headers(result.decision, result.guard))
 
 
 async def chat_completions(router: Router, request: Request) -> Response:
@@ -130,7 +141,10 @@ async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncItera
             async for chunk in chunks:
                 yield chunk
     except Exception as error:
-        logger.exception("stream failed after it started")
+        if isinstance(error, ClientError):
+            logger.info("stream ended by %s", type(error).__name__)
+        else:
+            logger.exception("stream failed after it started")
         fleet_error = error if isinstance(error, FleetError) else ServerError(str(error))
         yield f"data: {json.dumps(to_openai_error(fleet_error))}\n\n"
         yield "data: [DONE]\n\n"

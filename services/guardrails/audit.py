@@ -27,6 +27,8 @@ class AuditContext:
     route: str
     """The route or model the caller named."""
     tenant: str | None = None
+    policies: tuple[str, ...] = ()
+    """The guard policies the request ran."""
 
 
 class GuardStats:
@@ -70,6 +72,7 @@ def decision_events(outcome: GuardOutcome, context: AuditContext) -> list[dict[s
             "request_id": context.request_id,
             "route": context.route,
             "tenant": context.tenant,
+            "policies": list(context.policies),
             "direction": outcome.direction,
             "check": check,
             "category": category,

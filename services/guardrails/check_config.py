@@ -131,7 +131,15 @@ class KeywordsCheckConfig(CheckBase):
     ``class``)."""
 
 
-class MaxPromptTokensCheckConfig(CheckBase):
+class WholeTextCheck(CheckBase):
+    """A verdict on the text as a whole (no spans): block or flag, never redact."""
+
+    @property
+    def has_spans(self) -> bool:
+        return False
+
+
+class MaxPromptTokensCheckConfig(WholeTextCheck):
     """Refuse prompts longer than ``limit`` tokens of the served model's tokenizer."""
 
     type: Literal["max_prompt_tokens"] = "max_prompt_tokens"
@@ -139,12 +147,116 @@ class MaxPromptTokensCheckConfig(CheckBase):
     """Input only: a prompt's length."""
     limit: Annotated[int, Field(ge=1)]
 
-    @property
-    def has_spans(self) -> bool:
-        return False
+
+Similarity = Annotated[float, Field(gt=0, le=1)]
 
 
-CHECK_KINDS = ("pii", "secrets", "regex", "keywords", "max_prompt_tokens")
+class InjectionCheckConfig(WholeTextCheck):
+    """Prompt injection and jailbreaks: normalisation and heuristics, then the nearest
+    known attack by embedding similarity (the shared embedder deployment)."""
+
+    type: Literal["injection"] = "injection"
+    on: On = "input"
+    timeout_ms: Annotated[float, Field(gt=0, le=60_000)] = 200
+    threshold: Similarity = 0.55
+    """Cosine similarity (all-MiniLM-L6-v2) to the nearest known attack at or above which
+    the prompt is one. At 0.55, known attacks reworded scored 0.54-0.79 and harmless
+    look-alikes 0.11-0.52 (one outlier, a question about system prompts, at 0.65)."""
+    heuristics: bool = True
+    """Also flag the tell-tale phrasings (``ignore all previous instructions``) and hidden
+    characters without asking the embedder."""
+    builtin_attacks: bool = True
+    """Compare against llm-fleet's corpus of known attack prompts."""
+    attacks: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list
+    )
+    """More known attack prompts, compared alongside (or instead of) the built-in ones."""
+
+    @model_validator(mode="after")
+    def _has_attacks(self) -> InjectionCheckConfig:
+        if not self.builtin_attacks and not self.attacks and not self.heuristics:
+            raise ValueError("attacks: give attack prompts, or keep builtin_attacks or heuristics")
+        return self
+
+
+TOPIC_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+
+class TopicsCheckConfig(WholeTextCheck):
+    """Banned topics: the text is near a topic's description or examples (embedder)."""
+
+    type: Literal["topics"] = "topics"
+    timeout_ms: Annotated[float, Field(gt=0, le=60_000)] = 200
+    topics: Annotated[
+        dict[
+            Annotated[str, Field(pattern=TOPIC_NAME_PATTERN)],
+            Annotated[
+                list[Annotated[str, Field(min_length=1, max_length=2000)]], Field(min_length=1)
+            ],
+        ],
+        Field(min_length=1),
+    ]
+    """Topic name (the finding's category, upper-cased) -> descriptions or example texts."""
+    threshold: Similarity = 0.3
+    """With a few descriptions per topic, on-topic prompts scored 0.35-0.71 and unrelated ones
+    (cooking, code, trivia) 0.02-0.18."""
+
+
+class JsonCheckConfig(WholeTextCheck):
+    """The completion is valid JSON (and matches the schema) when the request asked for
+    JSON; requests that did not are not checked."""
+
+    type: Literal["json"] = "json"
+    on: Literal["output"] = "output"
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    """Checked when the request gives no schema of its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _schema_valid(self) -> JsonCheckConfig:
+        if self.json_schema is not None:
+            from jsonschema import validators
+            from jsonschema.exceptions import SchemaError
+
+            try:
+                validators.validator_for(self.json_schema).check_schema(self.json_schema)
+            except SchemaError as error:
+                raise ValueError(f"schema: not a valid JSON schema: {error.message}") from None
+        return self
+
+
+JUDGE_CATEGORIES = tuple(f"S{number}" for number in range(1, 15))
+JudgeCategory = Literal[
+    "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"
+]
+
+
+class JudgeCheckConfig(WholeTextCheck):
+    """A Llama-Guard-3-style safety classifier, served as a model of this cluster."""
+
+    type: Literal["judge"] = "judge"
+    model: Annotated[str, Field(min_length=1)]
+    """The served model (its name in ``models``) that judges."""
+    categories: Annotated[list[JudgeCategory], Field(min_length=1)] = Field(
+        default_factory=lambda: list(JUDGE_CATEGORIES)
+    )
+    """The hazard categories the judge is asked about (Llama Guard 3's S1-S14)."""
+    max_tokens: Annotated[int, Field(ge=1, le=64)] = 10
+    timeout_ms: Annotated[float, Field(gt=0, le=60_000)] = 5000
+
+
+CHECK_KINDS = (
+    "pii",
+    "secrets",
+    "regex",
+    "keywords",
+    "max_prompt_tokens",
+    "injection",
+    "topics",
+    "json",
+    "judge",
+)
 
 
 def check_kind(value: Any) -> str | None:
@@ -158,7 +270,11 @@ CheckConfig = Annotated[
     | Annotated[SecretsCheckConfig, Tag("secrets")]
     | Annotated[RegexCheckConfig, Tag("regex")]
     | Annotated[KeywordsCheckConfig, Tag("keywords")]
-    | Annotated[MaxPromptTokensCheckConfig, Tag("max_prompt_tokens")],
+    | Annotated[MaxPromptTokensCheckConfig, Tag("max_prompt_tokens")]
+    | Annotated[InjectionCheckConfig, Tag("injection")]
+    | Annotated[TopicsCheckConfig, Tag("topics")]
+    | Annotated[JsonCheckConfig, Tag("json")]
+    | Annotated[JudgeCheckConfig, Tag("judge")],
     Discriminator(
         check_kind,
         custom_error_type="check_type",

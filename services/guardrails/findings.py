@@ -6,8 +6,9 @@ audit events built from findings can never leak what was found.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,36 @@ class TextCheck(Protocol):
         """The longest text one finding can span: the streaming hold-back window is sized
         from it, so a finding split across chunks is still seen whole."""
         ...
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What a check may know of the request beyond the text it scans."""
+
+    messages: tuple[Mapping[str, str], ...] = ()
+    """The conversation as ``{"role", "content"}`` turns (a completions prompt is one user
+    turn). A judge reads it to rate a completion as the answer to this conversation."""
+    wants_json: bool = False
+    """The request asked for JSON (``response_format`` or ``structured_outputs``)."""
+    json_schema: Mapping[str, Any] | None = None
+    """The JSON schema the request gave, if any."""
+    count_prompt_tokens: Callable[[], Awaitable[int]] | None = None
+    """The prompt's length in the serving model's tokens, counted on first use."""
+
+
+NO_CONTEXT = GuardContext()
+
+
+class AsyncTextCheck(Protocol):
+    """A check that awaits another deployment (the embedder, a judge model). The pipeline
+    runs these concurrently, each under a real deadline (its ``timeout_ms``).
+
+    Most are whole-text verdicts (``max_match_chars == 0``, findings without spans); on a
+    stream they judge the completion so far, not a window of it."""
+
+    name: str
+
+    async def scan(self, text: str, context: GuardContext) -> list[Finding]: ...
+
+    @property
+    def max_match_chars(self) -> int: ...

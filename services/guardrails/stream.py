@@ -14,6 +14,12 @@ and ``(?<!\\w)`` at the start of the next scan read as they would in the whole t
 Findings near the end of ``pending`` may still change as text arrives (``\\d{16}`` sees 12
 digits now, 16 later), so blocks and flags act only once final (starting before
 ``len(pending) - W``) or at ``finish()``; whole-text verdicts (no span) act at once.
+
+Checks that judge the completion as a whole (a judge model, banned topics) cannot work on a
+window: they read everything received so far every ``running_every`` characters and at the
+end. Text they object to may already be out by then (holding the whole completion back would
+end streaming), so their block stops the stream at the next step. Checks that only make
+sense on the complete text (valid JSON) run once, at ``finish()``, on what was sent.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.guardrails.findings import Finding
-from services.guardrails.outcome import CheckFailure, GuardOutcome
+from services.guardrails.findings import NO_CONTEXT, Finding, GuardContext
+from services.guardrails.outcome import CheckFailure, GuardOutcome, Verdict
 from services.guardrails.pipeline import GuardPipeline
 from services.guardrails.redaction import apply_spans, merge_spans
 
@@ -45,10 +51,24 @@ class StreamStep:
 class StreamGuard:
     """One streamed completion's output guard: ``feed`` each delta, then ``finish``."""
 
-    def __init__(self, pipeline: GuardPipeline, *, window: int = 0) -> None:
-        self._pipeline = pipeline
+    def __init__(
+        self,
+        pipeline: GuardPipeline,
+        *,
+        context: GuardContext = NO_CONTEXT,
+        window: int = 0,
+        running_every: int = 256,
+    ) -> None:
+        self._pipeline = pipeline.only("window")
+        self._running = pipeline.only("running")
+        self._final = pipeline.only("final")
+        self._context = context
         # A window shorter than the longest finding would let one slip through split.
-        self.window = max(window, pipeline.max_match_chars)
+        self.window = max(window, self._pipeline.max_match_chars)
+        self.running_every = running_every
+        self._received = ""
+        self._judged_chars = 0  # of ``_received``, when the running checks last ran
+        self._sent: list[str] = []
         self._pending = ""
         self._offset = 0  # characters of the completion before ``_pending``
         self._blocked: Finding | None = None
@@ -56,17 +76,43 @@ class StreamGuard:
         self._flags: list[Finding] = []
         self._failures: dict[tuple[str, str], CheckFailure] = {}
 
-    def feed(self, delta: str) -> StreamStep:
+    async def feed(self, delta: str) -> StreamStep:
         if self._blocked is not None:
             return StreamStep("", self._blocked)
         self._pending += delta
-        return self._advance(final=False)
+        self._received += delta
+        step = await self._advance(final=False)
+        if not step.blocked and len(self._received) - self._judged_chars >= self.running_every:
+            step = await self._judge(self._running, self._received, step)
+        return step
 
-    def finish(self) -> StreamStep:
+    async def finish(self) -> StreamStep:
         """Scan and send the rest: the completion has ended."""
         if self._blocked is not None:
             return StreamStep("", self._blocked)
-        return self._advance(final=True)
+        step = await self._advance(final=True)
+        if not step.blocked and self._running.checks and self._judged_chars < len(self._received):
+            step = await self._judge(self._running, self._received, step)
+        if not step.blocked and self._final.checks:
+            step = await self._judge(self._final, "".join(self._sent), step)
+        return step
+
+    async def _judge(self, pipeline: GuardPipeline, text: str, step: StreamStep) -> StreamStep:
+        """Run whole-text checks; on a block, hold back ``step``'s text too."""
+        if pipeline is self._running:
+            self._judged_chars = len(text)
+        verdict = await pipeline.evaluate_async(text, self._context)
+        self._note_failures(verdict)
+        self._record((), verdict.flag, 0)
+        if verdict.block is None:
+            return step
+        self._blocked = verdict.block
+        self._pending = ""
+        return StreamStep("", self._blocked)
+
+    def _note_failures(self, verdict: Verdict) -> None:
+        for failure in verdict.failures:
+            self._failures.setdefault((failure.check, failure.reason), failure)
 
     def summary(self) -> GuardOutcome:
         """What was decided over the whole stream, offsets into the completion; ``text`` is
@@ -80,11 +126,10 @@ class StreamGuard:
             tuple(self._failures.values()),
         )
 
-    def _advance(self, *, final: bool) -> StreamStep:
+    async def _advance(self, *, final: bool) -> StreamStep:
         pending = self._pending
-        verdict = self._pipeline.evaluate(pending, every_block=True)
-        for failure in verdict.failures:
-            self._failures.setdefault((failure.check, failure.reason), failure)
+        verdict = await self._pipeline.evaluate_async(pending, self._context, every_block=True)
+        self._note_failures(verdict)
         settled = len(pending) if final else len(pending) - self.window
         for block in verdict.blocks:
             if not block.has_span or block.start < settled:
@@ -100,6 +145,7 @@ class StreamGuard:
         emitted = apply_spans(pending[:cut], [span for span in spans if span.end <= cut])
         self._pending = pending[cut:]
         self._offset += cut
+        self._sent.append(emitted)
         return StreamStep(emitted)
 
     def _cut(self, pending: str, settled: int, final: bool) -> int:

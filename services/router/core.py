@@ -24,6 +24,7 @@ from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
 from services.router.engine_errors import from_engine_error
 from services.router.facts import request_facts
+from services.router.guarding import Guardrails, GuardSession, is_chat
 from services.router.requests import (
     ErrorResponse,
     OpenAIRequest,
@@ -33,7 +34,7 @@ from services.router.requests import (
 )
 from services.router.shadow import ShadowMirror
 from services.router.stats import RoutingStats
-from services.router.types import RouteDecision, RoutingHints
+from services.router.types import RequestFacts, RouteDecision, RoutingHints
 from services.router.validation import validate_sampling
 from services.routing.table import RouteChoice, RoutingTable
 
@@ -42,6 +43,8 @@ from services.routing.table import RouteChoice, RoutingTable
 class RoutedResponse:
     decision: RouteDecision
     body: OpenAIResponse
+    guard: dict[str, Any] | None = None
+    """What the guardrails decided (``GuardSession.metadata``); None when none ran."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ class RoutedStream:
 
     decision: RouteDecision
     chunks: AsyncGenerator[str, None]
+    guard_session: GuardSession | None = None
+
+    @property
+    def guard(self) -> dict[str, Any] | None:
+        """What the guardrails decided so far: the prompt's verdict at the start, the
+        completion's too once the stream has ended."""
+        return self.guard_session.metadata() if self.guard_session is not None else None
 
 
 class Router:
@@ -63,21 +73,26 @@ class Router:
         backend: ModelBackend,
         *,
         routing: RoutingTable | None = None,
+        guardrails: Guardrails | None = None,
         timeout_s: float = 600,
     ) -> None:
         self.catalog = catalog
         self.routing = routing or RoutingTable()
+        self.guardrails = guardrails or Guardrails()
         self.stats = RoutingStats()
         self._backend = backend
         self._timeout_s = timeout_s
         self._breakers = CircuitBreakers(self.routing.config.circuit_breaker)
         self._shadows = ShadowMirror(backend, self.stats)
 
-    def reconfigure(self, catalog: ModelCatalog, routing: RoutingTable) -> None:
-        """Swap the served models and the routing table; requests already routed keep
-        their choice."""
+    def reconfigure(
+        self, catalog: ModelCatalog, routing: RoutingTable, guardrails: Guardrails | None = None
+    ) -> None:
+        """Swap the served models, the routing table and the guard policies; requests
+        already routed keep their choice and their guard."""
         self.catalog = catalog
         self.routing = routing
+        self.guardrails = guardrails or Guardrails()
         self._breakers.config = routing.config.circuit_breaker
 
     def model_cards(self) -> list[dict[str, Any]]:
@@ -99,7 +114,10 @@ class Router:
 
     async def route(self, hints: RoutingHints, request: OpenAIRequest) -> RouteChoice:
         """Pick the model for a request: by route (alias) or by the served model's name."""
-        choice = await self.routing.choose(hints, request_facts(request))
+        return await self._route(hints, request_facts(request))
+
+    async def _route(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice:
+        choice = await self.routing.choose(hints, facts)
         if choice is not None:
             return choice
         if hints.model not in self.catalog:
@@ -189,8 +207,19 @@ class Router:
             )
         return first, items
 
+    async def _admit(
+        self, request: OpenAIRequest, hints: RoutingHints
+    ) -> tuple[RouteChoice, OpenAIRequest, GuardSession | None]:
+        """Route the request, then guard its prompt with the policies of that route."""
+        facts = request_facts(request)
+        choice = await self._route(hints, facts)
+        request, guard = await self.guardrails.check_prompt(
+            hints, choice.decision.model, request, facts
+        )
+        return choice, request, guard
+
     async def generate(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedResponse:
-        choice = await self.route(hints, request)
+        choice, request, guard = await self._admit(request, hints)
         request = request.model_copy(update={"stream": False})
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -202,13 +231,20 @@ class Router:
             raise DeadlineExceededError(
                 f"no answer within the router's {self._timeout_s:g} s timeout"
             ) from None
-        return RoutedResponse(decision=decision, body=first)
+        if guard is None:
+            return RoutedResponse(decision=decision, body=first)
+        body = await guard.check_response(first)
+        return RoutedResponse(decision=decision, body=body, guard=guard.metadata())
 
     async def generate_stream(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedStream:
-        choice = await self.route(hints, request)
+        choice, request, guard = await self._admit(request, hints)
         request = request.model_copy(update={"stream": True})
         decision, first, items = await self._start(choice, request)
-        return RoutedStream(decision=decision, chunks=_as_sse(first, items))
+        chunks = _as_sse(first, items)
+        if guard is None:
+            return RoutedStream(decision=decision, chunks=chunks)
+        guarded = guard.check_stream(chunks, chat=is_chat(request))
+        return RoutedStream(decision=decision, chunks=guarded, guard_session=guard)
 
 
 async def _as_sse(first: Any, rest: AsyncGenerator[Any, None]) -> AsyncGenerator[str, None]:

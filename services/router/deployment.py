@@ -19,10 +19,16 @@ from ray.serve.grpc_util import RayServegRPCContext
 
 from services.api import grpc_handlers, http_handlers
 from services.api.http_errors import install_error_handlers
+from services.guardrails.checks.windows import SharedEmbedder
+from services.guardrails.config import GuardrailsConfig
+from services.guardrails.factory import CheckServices
+from services.guardrails.policies import GuardPolicies
 from services.router.backend import ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.embedder_client import ServeEmbedder
+from services.router.guarding import Guardrails
+from services.router.judge_client import BackendJudge
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from services.routing.tokens import HuggingFaceTokenCounter
@@ -35,6 +41,7 @@ class RouterUserConfig(BaseModel):
 
     models: list[ServedModel]
     routing: RoutingConfig
+    guardrails: GuardrailsConfig = GuardrailsConfig()
 
 
 http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
@@ -48,6 +55,12 @@ class RouterDeployment:
         backend = ServeHandleBackend(self._locate)
         self._router = Router(ModelCatalog([]), backend, timeout_s=timeout_s)
         self._embedder = ServeEmbedder(embedder_deployment, embedder_app)
+        # One shared cache, so the injection and topics checks of a request embed each
+        # window of its text once.
+        self._check_services = CheckServices(
+            embedder=SharedEmbedder(self._embedder), judge=BackendJudge(backend)
+        )
+        self._guard_policies: GuardPolicies | None = None
         self._token_counter = HuggingFaceTokenCounter({})
         self._tokenizer_sources: dict[str, str] = {}
 
@@ -64,7 +77,14 @@ class RouterDeployment:
         table = RoutingTable(
             live.routing, embedder=self._embedder, token_counter=self._token_counter
         )
-        self._router.reconfigure(ModelCatalog(live.models), table)
+        policies = self._guard_policies
+        if policies is None or policies.config != live.guardrails:
+            # Built checks (a PII engine, embedded attack corpora) are kept while the
+            # guard policies stay the same.
+            policies = GuardPolicies(live.guardrails, self._check_services)
+            self._guard_policies = policies
+        guardrails = Guardrails(policies, self._token_counter, self._router.guardrails.audit)
+        self._router.reconfigure(ModelCatalog(live.models), table, guardrails)
 
     def _locate(self, model: str) -> tuple[str, str]:
         served = self._router.catalog.get(model)
@@ -73,6 +93,15 @@ class RouterDeployment:
     def routing_config(self) -> dict:
         """The routes this replica applies now (operators and `apply_routes` read it)."""
         return self._router.routing.config.model_dump()
+
+    def guardrails_config(self) -> dict:
+        """The guard policies this replica applies now."""
+        policies = self._router.guardrails.policies
+        return (policies.config if policies else GuardrailsConfig()).model_dump(mode="json")
+
+    def guardrail_stats(self) -> dict:
+        """This replica's guard decisions by route, check, category and action."""
+        return self._router.guardrails.audit.stats.snapshot()
 
     def routing_stats(self) -> dict:
         """This replica's per-route counters and the models its breakers skip."""

@@ -10,7 +10,7 @@ from services.errors import ServerError
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
 
 if TYPE_CHECKING:
-    from services.routing.semantic import Embedder
+    from services.embedder.examples import Embedder
     from services.routing.tokens import TokenCounter
 
 

@@ -6,12 +6,9 @@ each decision then embeds only the prompt and takes one matrix-vector product.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-from typing import Protocol
-
 import numpy as np
 
+from services.embedder.examples import Embedder, ExampleIndex, as_matrix
 from services.errors import ServerError
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
 from services.routing.policy import PolicyServices, RoutingDependencyError
@@ -19,30 +16,12 @@ from services.routing.route_base import DEFAULT_VARIANT
 from services.routing.semantic_config import SemanticRouteConfig
 
 
-class Embedder(Protocol):
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One unit-length vector per text, in order (so a dot product is the cosine)."""
-        ...
-
-
-class UtteranceIndex:
-    """A route's utterances as one matrix of embeddings, row ``i`` owned by ``owners[i]``."""
+class UtteranceIndex(ExampleIndex):
+    """A route's utterances, row ``i`` owned by the variant ``owners[i]``."""
 
     def __init__(self, route: SemanticRouteConfig) -> None:
+        super().__init__([u for v in route.variants for u in v.utterances])
         self.owners = [v for v in route.variants for _ in v.utterances]
-        self._texts = [u for v in route.variants for u in v.utterances]
-        self._matrix: np.ndarray | None = None
-        self._lock = asyncio.Lock()
-
-    async def matrix(self, embedder: Embedder) -> np.ndarray:
-        if self._matrix is None:
-            # Requests arriving together before the first embedding is back wait for
-            # it instead of each embedding every utterance again.
-            async with self._lock:
-                if self._matrix is None:
-                    vectors = await embedder.embed(self._texts)
-                    self._matrix = _as_matrix(vectors, len(self._texts))
-        return self._matrix
 
 
 class SemanticPolicy:
@@ -56,7 +35,7 @@ class SemanticPolicy:
         if not facts.text.strip():
             return self._decision(self._route.default, DEFAULT_VARIANT, "no prompt text")
         matrix = await self._index.matrix(embedder)
-        prompt = _as_matrix(await embedder.embed([facts.text]), 1)[0]
+        prompt = as_matrix(await embedder.embed([facts.text]), 1)[0]
         if prompt.shape[0] != matrix.shape[1]:
             raise ServerError(
                 f"the embedder returned {prompt.shape[0]} dimensions for the prompt but "
@@ -93,10 +72,3 @@ class SemanticPolicy:
             "threshold": self._route.threshold,
             "default": self._route.default,
         }
-
-
-def _as_matrix(vectors: list[list[float]], expected: int) -> np.ndarray:
-    matrix = np.asarray(vectors, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape[0] != expected:
-        raise ServerError(f"the embedder returned {matrix.shape} for {expected} texts")
-    return matrix

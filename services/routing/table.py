@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.embedder.examples import Embedder
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
 from services.routing.config import (
     RouteConfig,
@@ -16,7 +17,7 @@ from services.routing.config import (
 )
 from services.routing.policy import PolicyServices, RoutePolicy
 from services.routing.rules import RulesPolicy
-from services.routing.semantic import Embedder, SemanticPolicy
+from services.routing.semantic import SemanticPolicy
 from services.routing.shadow_config import ShadowConfig
 from services.routing.split import SplitPolicy
 from services.routing.tokens import TokenCounter

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from services.guardrails.check_config import MaxPromptTokensCheckConfig
-from services.guardrails.findings import Finding
+from services.guardrails.findings import Finding, GuardContext
 
 CATEGORY = "PROMPT_TOO_LONG"
 
 
 class MaxPromptTokensCheck:
-    """A whole-text verdict (no span): the prompt has more than ``limit`` tokens."""
+    """A whole-request verdict (no span): the prompt, chat template applied, has more than
+    ``limit`` tokens of the model that serves it. The count comes from the request's
+    context, since only the router knows which model that is."""
 
     max_match_chars = 0
 
-    def __init__(self, name: str, limit: int, count_tokens: Callable[[str], int]) -> None:
-        # The tokenizer is injected: it belongs to the served model, which the router knows.
+    def __init__(self, name: str, limit: int) -> None:
         self.name = name
         self._limit = limit
-        self._count_tokens = count_tokens
 
     @classmethod
-    def from_config(
-        cls, config: MaxPromptTokensCheckConfig, count_tokens: Callable[[str], int]
-    ) -> MaxPromptTokensCheck:
-        return cls(config.check_name, config.limit, count_tokens)
+    def from_config(cls, config: MaxPromptTokensCheckConfig) -> MaxPromptTokensCheck:
+        return cls(config.check_name, config.limit)
 
-    def scan(self, text: str) -> list[Finding]:
-        if self._count_tokens(text) > self._limit:
+    async def scan(self, text: str, context: GuardContext) -> list[Finding]:
+        if context.count_prompt_tokens is None:
+            raise ValueError("the request carries no token counter")
+        if await context.count_prompt_tokens() > self._limit:
             return [Finding(self.name, CATEGORY, 0, 0)]
         return []

@@ -54,3 +54,23 @@ def test_unknown_engine_argument_is_named() -> None:
         "gpu_memory_utilisation",
     ):
         check_engine_arguments(config, "x.yaml")
+
+
+class _NoEmbedder:
+    async def embed(self, texts: object) -> list[list[float]]:
+        raise AssertionError("building a policy must not embed anything yet")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_shipped_guard_policies_build_into_pipelines(path: Path) -> None:
+    from services.guardrails.factory import CheckServices
+    from services.guardrails.policies import GuardPolicies
+
+    config = load_config(path)
+    policies = GuardPolicies(
+        config.guardrails, CheckServices(embedder=_NoEmbedder(), judge=object())
+    )
+    for policy in config.guardrails.policies:
+        guards = policies.for_request(route=None, model=None, tenant=None)
+        assert guards is None or guards.input.checks or guards.output.checks
+        assert policy.checks

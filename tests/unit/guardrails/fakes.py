@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from services.guardrails.findings import Finding
+from services.guardrails.findings import Finding, GuardContext
 
 
 class CardCheck:
@@ -73,3 +74,38 @@ class StepClock:
     def __call__(self) -> float:
         self.now += self.step
         return self.now
+
+
+class AsyncMarkerCheck:
+    """An awaiting whole-text check (like the judge): a finding when ``marker`` is in the
+    text; records every text and context it was asked about."""
+
+    max_match_chars = 0
+
+    def __init__(self, name: str, marker: str, category: str, *, delay_s: float = 0) -> None:
+        self.name = name
+        self._marker = marker
+        self._category = category
+        self._delay_s = delay_s
+        self.seen: list[tuple[str, GuardContext]] = []
+
+    async def scan(self, text: str, context: GuardContext) -> list[Finding]:
+        self.seen.append((text, context))
+        await asyncio.sleep(self._delay_s)
+        return [Finding(self.name, self._category, 0, 0)] if self._marker in text else []
+
+
+class HandshakeCheck:
+    """Two of these, sharing events, finish only when both run at the same time."""
+
+    max_match_chars = 0
+
+    def __init__(self, name: str, mine: asyncio.Event, theirs: asyncio.Event) -> None:
+        self.name = name
+        self._mine = mine
+        self._theirs = theirs
+
+    async def scan(self, text: str, context: GuardContext) -> list[Finding]:
+        self._mine.set()
+        await self._theirs.wait()
+        return []

@@ -74,11 +74,11 @@ def test_blocks_are_counted_and_the_snapshot_is_keyed_by_route_check_category_ac
     }
 
 
-def test_a_stream_summary_is_audited_once() -> None:
+async def test_a_stream_summary_is_audited_once() -> None:
     stream = StreamGuard(GuardPipeline([GuardedCheck(CardCheck(), "redact")], "output"))
     for char in f"number {CARD} ok":
-        stream.feed(char)
-    stream.finish()
+        await stream.feed(char)
+    await stream.finish()
     events = decision_events(stream.summary(), CONTEXT)
     assert [(e["action"], e["count"], e["direction"]) for e in events] == [("redact", 1, "output")]
     assert CARD not in json.dumps(events)

@@ -113,7 +113,7 @@ def test_defaults_are_block_both_closed() -> None:
         ({"type": "secrets", "fail": "maybe"}, "fail"),
         ({"type": "secrets", "timeout_ms": 0}, "timeout_ms"),
         ({"type": "secrets", "entities": ["X"]}, "entities"),
-        ({"type": "injection"}, "unknown check type"),
+        ({"type": "sentiment"}, "unknown check type"),
     ],
 )
 def test_bad_checks_are_refused_naming_the_field(check: dict[str, Any], names: str) -> None:

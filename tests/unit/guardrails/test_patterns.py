@@ -6,11 +6,12 @@ from services.guardrails.check_config import (
     KeywordsCheckConfig,
     MaxPromptTokensCheckConfig,
     RegexCheckConfig,
+    TopicsCheckConfig,
 )
 from services.guardrails.checks.length import MaxPromptTokensCheck
 from services.guardrails.checks.patterns import KeywordCheck, RegexCheck
-from services.guardrails.factory import build_check, build_pipeline
-from services.guardrails.findings import Finding
+from services.guardrails.factory import GuardDependencyError, build_check, build_pipeline
+from services.guardrails.findings import Finding, GuardContext
 
 
 def spans(findings: list[Finding], text: str) -> list[tuple[str, str]]:
@@ -75,20 +76,29 @@ def test_keywords_treat_regex_characters_literally() -> None:
     assert check.scan("axb") == [] and len(check.scan("a.b")) == 1
 
 
-def test_max_prompt_tokens_is_a_whole_text_verdict() -> None:
-    check = MaxPromptTokensCheck("len", 3, lambda text: len(text.split()))
-    assert check.scan("one two three") == []
-    assert check.scan("one two three four") == [Finding("len", "PROMPT_TOO_LONG", 0, 0)]
+def counted(tokens: int) -> GuardContext:
+    async def count() -> int:
+        return tokens
+
+    return GuardContext(count_prompt_tokens=count)
+
+
+async def test_max_prompt_tokens_is_a_whole_request_verdict() -> None:
+    check = MaxPromptTokensCheck("len", 3)
+    assert await check.scan("ignored", counted(3)) == []
+    assert await check.scan("ignored", counted(4)) == [Finding("len", "PROMPT_TOO_LONG", 0, 0)]
     assert check.max_match_chars == 0
+    with pytest.raises(ValueError, match="token counter"):
+        await check.scan("x", GuardContext())
 
 
 def test_factory_builds_configured_kinds_and_delegates_others() -> None:
-    keywords = build_check(KeywordsCheckConfig(words=["x"]))
+    keywords = build_check(KeywordsCheckConfig(words=["x"]), "input")
     assert isinstance(keywords, KeywordCheck)
-    with pytest.raises(ValueError, match="token counter"):
-        build_check(MaxPromptTokensCheckConfig(limit=3))
-    tokens = build_check(MaxPromptTokensCheckConfig(limit=3), count_tokens=len)
-    assert isinstance(tokens, MaxPromptTokensCheck)
+    tokens = build_check(MaxPromptTokensCheckConfig(limit=3, name="length"), "input")
+    assert isinstance(tokens, MaxPromptTokensCheck) and tokens.name == "length"
+    with pytest.raises(GuardDependencyError, match="needs a service"):
+        build_check(TopicsCheckConfig(topics={"weapons": ["guns"]}), "input")
     configs = [
         RegexCheckConfig(patterns={"a": "a"}, on="input"),
         KeywordsCheckConfig(words=["x"], on="output", action="flag"),

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from services.guardrails.findings import Finding
+from services.guardrails.findings import Finding, GuardContext
 from services.guardrails.outcome import CHECK_FAILED
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
 from services.guardrails.redaction import merge_spans, redact
 from tests.unit.guardrails.fakes import (
+    AsyncMarkerCheck,
     CardCheck,
+    HandshakeCheck,
     RaisingCheck,
     StepClock,
     VerdictCheck,
@@ -159,3 +163,42 @@ def test_touching_spans_keep_both_placeholders_and_order_does_not_matter() -> No
 
 def test_spanless_findings_are_not_redacted() -> None:
     assert redact("abc", [Finding("c", "X", 0, 0)]) == "abc"
+
+
+async def test_awaiting_checks_run_after_the_cheap_ones_and_concurrently() -> None:
+    first, second = asyncio.Event(), asyncio.Event()
+    context = GuardContext(messages=({"role": "user", "content": "hi"},))
+    judge = AsyncMarkerCheck("judge", "bomb", "S9")
+    outcome = await pipeline(
+        GuardedCheck(HandshakeCheck("a", first, second)),
+        GuardedCheck(judge),
+        GuardedCheck(HandshakeCheck("b", second, first)),
+        GuardedCheck(CardCheck(), "redact"),
+    ).scan_async(f"a bomb {CARD}", context)
+    assert outcome.blocked_by == Finding("judge", "S9", 0, 0)
+    assert judge.seen == [(f"a bomb {CARD}", context)]
+
+
+async def test_a_cheap_block_spares_the_awaiting_checks() -> None:
+    judge = AsyncMarkerCheck("judge", "x", "S1")
+    outcome = await pipeline(
+        GuardedCheck(judge), GuardedCheck(WordCheck("kw", "secret", "KEYWORD"))
+    ).scan_async("a secret")
+    assert outcome.blocked_by.check == "kw" and judge.seen == []
+
+
+@pytest.mark.parametrize(("fail", "blocked"), [("closed", True), ("open", False)])
+async def test_an_awaiting_check_past_its_deadline_follows_its_fail_mode(
+    fail: str, blocked: bool
+) -> None:
+    slow = AsyncMarkerCheck("judge", "x", "S1", delay_s=5)
+    outcome = await pipeline(GuardedCheck(slow, timeout_ms=20, fail=fail)).scan_async("x")
+    assert outcome.blocked is blocked
+    assert [(f.check, f.reason) for f in outcome.failures] == [("judge", "timeout")]
+    if blocked:
+        assert outcome.blocked_by.category == CHECK_FAILED
+
+
+def test_the_synchronous_api_refuses_awaiting_checks() -> None:
+    with pytest.raises(TypeError, match="evaluate_async"):
+        pipeline(GuardedCheck(AsyncMarkerCheck("judge", "x", "S1"))).scan("x")

@@ -6,9 +6,10 @@ import re
 import pytest
 
 from services.guardrails.checks.patterns import KeywordCheck
+from services.guardrails.findings import Finding
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
 from services.guardrails.stream import StreamGuard
-from tests.unit.guardrails.fakes import CardCheck, RaisingCheck, WordCheck
+from tests.unit.guardrails.fakes import AsyncMarkerCheck, CardCheck, RaisingCheck, WordCheck
 
 CARD = "4111222233334444"
 TEXT = f"Sure. Your card {CARD} is on file; the total is 12.50 on 2024-01-02. Bye."
@@ -28,9 +29,9 @@ def split(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def run(stream: StreamGuard, chunks: list[str]) -> list[str]:
-    out = [stream.feed(chunk).emit for chunk in chunks]
-    out.append(stream.finish().emit)
+async def run(stream: StreamGuard, chunks: list[str]) -> list[str]:
+    out = [(await stream.feed(chunk)).emit for chunk in chunks]
+    out.append((await stream.finish()).emit)
     return out
 
 
@@ -46,8 +47,8 @@ def card_chunkings() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("chunks", card_chunkings())
-def test_a_card_split_across_chunks_is_redacted_and_never_leaks(chunks: list[str]) -> None:
-    out = run(redacting(), chunks)
+async def test_a_card_split_across_chunks_is_redacted_and_never_leaks(chunks: list[str]) -> None:
+    out = await run(redacting(), chunks)
     assert "".join(out) == REDACTED
     for piece in out:
         assert CARD[:4] not in piece and CARD[-4:] not in piece
@@ -61,7 +62,7 @@ def test_a_card_split_across_chunks_is_redacted_and_never_leaks(chunks: list[str
 
 
 @pytest.mark.parametrize("seed", range(200))
-def test_random_chunkings_equal_the_whole_text_redaction(seed: int) -> None:
+async def test_random_chunkings_equal_the_whole_text_redaction(seed: int) -> None:
     rng = random.Random(seed)
     digits = "".join(rng.choice("0123456789 ") for _ in range(rng.randint(0, 120)))
     text = f"a{digits}b {rng.choice(['', CARD, CARD + '99'])} c{digits[::-1]}"
@@ -73,71 +74,71 @@ def test_random_chunkings_equal_the_whole_text_redaction(seed: int) -> None:
         "output",
     )
     cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(0, 30))))
-    out = run(StreamGuard(pipeline), split(text, cuts))
+    out = await run(StreamGuard(pipeline), split(text, cuts))
     assert "".join(out) == pipeline.scan(text).text
     # No emitted chunk ends inside a run that the whole-text scan redacted.
     assert all("<CREDIT_CARD" not in piece or ">" in piece for piece in out)
 
 
-def test_nothing_within_the_window_is_sent_early() -> None:
+async def test_nothing_within_the_window_is_sent_early() -> None:
     stream = redacting()
     assert stream.window == 16
-    assert stream.feed("0123456789").emit == ""
-    step = stream.feed(", abcdefghijklmnop qrs")
+    assert (await stream.feed("0123456789")).emit == ""
+    step = await stream.feed(", abcdefghijklmnop qrs")
     # 16 held back, and the cut moved back to the last word boundary.
     assert step.emit == "0123456789, " and not step.blocked
-    assert stream.finish().emit == "abcdefghijklmnop qrs"
+    assert (await stream.finish()).emit == "abcdefghijklmnop qrs"
 
 
-def test_the_cut_prefers_a_word_boundary() -> None:
+async def test_the_cut_prefers_a_word_boundary() -> None:
     stream = guard(GuardedCheck(KeywordCheck("k", ["kill"]), "block"), window=6)
     # A plain cut at len - 6 would send "we s"; the next scan would see "kill" at its start.
-    assert stream.feed("we skill x").emit == "we "
-    rest = stream.finish()
+    assert (await stream.feed("we skill x")).emit == "we "
+    rest = await stream.finish()
     assert not rest.blocked and rest.emit == "skill x"
 
 
-def test_a_block_mid_stream_stops_all_output() -> None:
+async def test_a_block_mid_stream_stops_all_output() -> None:
     stream = guard(GuardedCheck(CardCheck(), "block"))
-    sent = [stream.feed(piece).emit for piece in ["Hello there, your card is 4111", "2222"]]
-    step = stream.feed("33334444 and more text that follows")
+    sent = [(await stream.feed(piece)).emit for piece in ["Hello there, your card is 4111", "2222"]]
+    step = await stream.feed("33334444 and more text that follows")
     assert step.blocked and step.emit == ""
     assert (step.blocked_by.check, step.blocked_by.category) == ("pii", "CREDIT_CARD")
-    assert stream.feed("more").blocked and stream.feed("more").emit == ""
-    assert stream.finish().blocked
+    assert (await stream.feed("more")).blocked and (await stream.feed("more")).emit == ""
+    assert (await stream.finish()).blocked
     assert not any(char.isdigit() for char in "".join(sent))
     assert stream.summary().blocked_by.start == len("Hello there, your card is ")
 
 
-def test_a_block_in_the_last_chunk_is_caught_at_finish() -> None:
+async def test_a_block_in_the_last_chunk_is_caught_at_finish() -> None:
     stream = guard(GuardedCheck(CardCheck(), "block"))
-    first = stream.feed(f"done: {CARD}")
+    first = await stream.feed(f"done: {CARD}")
     assert not first.blocked and first.emit == "done: "
-    assert stream.finish().blocked
+    assert (await stream.finish()).blocked
 
 
-def test_a_partial_match_held_back_does_not_block_early() -> None:
+async def test_a_partial_match_held_back_does_not_block_early() -> None:
     # Twelve digits now might become a card later; they do not, so nothing blocks.
     stream = guard(GuardedCheck(CardCheck(), "block"))
-    first = stream.feed("order 123456789012")
-    rest = stream.finish()
+    first = await stream.feed("order 123456789012")
+    rest = await stream.finish()
     assert not first.blocked and not rest.blocked
     assert first.emit + rest.emit == "order 123456789012"
 
 
-def test_fail_closed_check_blocks_the_stream_and_fail_open_is_recorded() -> None:
+async def test_fail_closed_check_blocks_the_stream_and_fail_open_is_recorded() -> None:
     closed = guard(GuardedCheck(RaisingCheck("secrets"), fail="closed"))
-    assert closed.feed("anything").blocked_by.category == "CHECK_FAILED"
+    assert (await closed.feed("anything")).blocked_by.category == "CHECK_FAILED"
     opened = guard(GuardedCheck(RaisingCheck("secrets"), fail="open"))
-    assert "".join(run(opened, ["a", "b"])) == "ab"
+    assert "".join(await run(opened, ["a", "b"])) == "ab"
     assert [f.check for f in opened.summary().failures] == ["secrets"]  # once, not per chunk
 
 
-def test_summary_counts_each_redaction_and_flag_once_with_stream_offsets() -> None:
+async def test_summary_counts_each_redaction_and_flag_once_with_stream_offsets() -> None:
     stream = guard(
         GuardedCheck(CardCheck(), "redact"), GuardedCheck(WordCheck("w", "Bye", "BYE"), "flag")
     )
-    run(stream, list(TEXT))
+    await run(stream, list(TEXT))
     summary = stream.summary()
     assert [(f.start, f.end) for f in summary.redactions] == [
         (TEXT.index(CARD), TEXT.index(CARD) + 16)
@@ -146,15 +147,46 @@ def test_summary_counts_each_redaction_and_flag_once_with_stream_offsets() -> No
 
 
 @pytest.mark.parametrize("seed", range(100))
-def test_random_chunkings_of_whole_word_keywords_equal_the_whole_text(seed: int) -> None:
+async def test_random_chunkings_of_whole_word_keywords_equal_the_whole_text(seed: int) -> None:
     rng = random.Random(seed)
     words = ["kill", "skill", "killer", "a", "kill.", "(kill)", "ok", "ski"]
     text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 40)))
     pipeline = GuardPipeline([GuardedCheck(KeywordCheck("k", ["kill"]), "redact")], "output")
     cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(0, 25))))
-    assert "".join(run(StreamGuard(pipeline), split(text, cuts))) == pipeline.scan(text).text
+    assert "".join(await run(StreamGuard(pipeline), split(text, cuts))) == pipeline.scan(text).text
 
 
 def test_the_window_is_never_below_the_longest_finding() -> None:
     assert guard(GuardedCheck(CardCheck()), window=4).window == 16
     assert guard(GuardedCheck(CardCheck()), window=64).window == 64
+
+
+async def test_a_whole_text_judge_reads_everything_received_from_time_to_time() -> None:
+    judge = AsyncMarkerCheck("judge", "bomb", "S9")
+    stream = StreamGuard(GuardPipeline([GuardedCheck(judge)], "output"), running_every=10)
+    assert not (await stream.feed("how to make a ")).blocked
+    assert judge.seen[-1][0] == "how to make a "
+    step = await stream.feed("bomb")
+    assert not step.blocked  # 4 new characters: not judged yet
+    assert (await stream.feed(" at home")).blocked_by == Finding("judge", "S9", 0, 0)
+    assert (await stream.feed("more")).emit == "" and (await stream.finish()).blocked
+
+
+async def test_the_end_of_a_stream_is_always_judged() -> None:
+    judge = AsyncMarkerCheck("judge", "bomb", "S9")
+    stream = StreamGuard(GuardPipeline([GuardedCheck(judge)], "output"), running_every=1000)
+    assert (await stream.feed("a bomb")).emit == "a bomb"
+    assert (await stream.finish()).blocked_by.category == "S9"
+
+
+async def test_a_final_check_reads_the_whole_sent_completion_once() -> None:
+    final = AsyncMarkerCheck("json", "{", "INVALID_JSON")
+    stream = StreamGuard(
+        GuardPipeline(
+            [GuardedCheck(CardCheck(), "redact"), GuardedCheck(final, streamed="final")],
+            "output",
+        )
+    )
+    out = await run(stream, ["no ", f"card {CARD} ", "here"])
+    assert "".join(out) == "no card <CREDIT_CARD> here"
+    assert [text for text, _ in final.seen] == ["no card <CREDIT_CARD> here"]

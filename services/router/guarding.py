@@ -1,0 +1,130 @@
+"""Guardrails on the request path: the prompt before any model sees it, the completion
+before the caller does.
+
+Policies are chosen after routing: a route's policy beats its model's, and the length
+limit counts tokens of the model that was picked. The router sees the raw prompt to route
+it (the embedder is ours); no model does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.guardrails.audit import AuditContext, GuardAudit
+from services.guardrails.findings import GuardContext
+from services.guardrails.outcome import GuardOutcome
+from services.guardrails.pipeline import GuardPipeline
+from services.guardrails.policies import GuardPolicies
+from services.router.guard_rewrite import GuardedStream, guard_context, guard_prompt, guard_response
+from services.router.requests import ChatCompletionRequest, OpenAIRequest, OpenAIResponse
+from services.router.types import RequestFacts, RoutingHints
+from services.routing.tokens import TokenCounter
+
+
+@dataclass
+class GuardSession:
+    """One request's guard: its output pipeline, context and what was decided so far."""
+
+    output: GuardPipeline
+    context: GuardContext
+    audit_context: AuditContext
+    audit: GuardAudit
+    outcomes: list[GuardOutcome] = field(default_factory=list)
+
+    def record(self, outcome: GuardOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.audit.record(outcome, self.audit_context)
+        outcome.raise_if_blocked()
+
+    async def check_response(self, response: OpenAIResponse) -> OpenAIResponse:
+        if not self.output.checks:
+            return response
+        response, outcome = await guard_response(self.output, response, self.context)
+        self.record(outcome)
+        return response
+
+    async def check_stream(
+        self, chunks: AsyncGenerator[str, None], *, chat: bool
+    ) -> AsyncGenerator[str, None]:
+        """The stream with its text guarded; raises the violation after the
+        ``content_filter`` chunk when the output is blocked."""
+        if not self.output.checks:
+            async for chunk in chunks:
+                yield chunk
+            return
+        guarded = GuardedStream(self.output, self.context, chat=chat)
+        try:
+            async for chunk in guarded.rewrite(chunks):
+                yield chunk
+        finally:
+            # Whatever ended the stream (a block, the caller leaving), record what was
+            # decided on the text that went out.
+            summary = guarded.summary()
+            self.outcomes.append(summary)
+            self.audit.record(summary, self.audit_context)
+        summary.raise_if_blocked()
+
+    def metadata(self) -> dict[str, Any]:
+        """What the response may say about the guard: policies, counts and check names,
+        never text."""
+        merged: dict[str, Any] = {"policies": list(self.audit_context.policies)}
+        for outcome in self.outcomes:
+            merged[outcome.direction] = outcome.metadata()
+        return merged
+
+
+class Guardrails:
+    """The cluster's guard policies applied to requests."""
+
+    def __init__(
+        self,
+        policies: GuardPolicies | None = None,
+        token_counter: TokenCounter | None = None,
+        audit: GuardAudit | None = None,
+    ) -> None:
+        self.policies = policies
+        self._token_counter = token_counter
+        self.audit = audit or GuardAudit()
+
+    async def check_prompt(
+        self, hints: RoutingHints, model: str, request: OpenAIRequest, facts: RequestFacts
+    ) -> tuple[OpenAIRequest, GuardSession | None]:
+        """The request as the model may see it (redacted), and the session that guards its
+        output; None when no policy applies. Raises ``GuardViolation`` on a block."""
+        if self.policies is None:
+            return request, None
+        guards = self.policies.for_request(route=hints.model, model=model, tenant=hints.tenant)
+        if guards is None:
+            return request, None
+        context = guard_context(request, facts, self._counter(model, facts))
+        session = GuardSession(
+            guards.output,
+            context,
+            AuditContext(
+                request_id=str(getattr(request, "request_id", "") or ""),
+                route=hints.model,
+                tenant=hints.tenant,
+                policies=guards.policies,
+            ),
+            self.audit,
+        )
+        if guards.input.checks:
+            request, outcome = await guard_prompt(guards.input, request, context)
+            session.record(outcome)
+        return request, session
+
+    def _counter(self, model: str, facts: RequestFacts) -> Any:
+        counter = self._token_counter
+        if counter is None:
+            return None
+
+        async def count() -> int:
+            return await counter.count(model, facts)
+
+        return count
+
+
+def is_chat(request: OpenAIRequest) -> bool:
+    return isinstance(request, ChatCompletionRequest)

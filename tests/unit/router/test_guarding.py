@@ -1,0 +1,161 @@
+"""The router with guard policies: prompts and completions, unary and streamed."""
+
+from __future__ import annotations
+
+import json
+from contextlib import aclosing
+
+import pytest
+
+from services.errors import GuardViolation
+from services.guardrails.config import GuardrailsConfig
+from services.guardrails.policies import GuardPolicies
+from services.router.catalog import ModelCatalog, ServedModel
+from services.router.core import Router
+from services.router.guarding import Guardrails
+from services.router.requests import ChatCompletionRequest, CompletionRequest
+from services.router.types import RoutingHints
+from tests.unit.router.fakes import ScriptedBackend, chat_response
+
+CATALOG = ModelCatalog([ServedModel("alpha", "a"), ServedModel("beta", "b")])
+CARD = "4111 1111 1111 1111"
+GUARDRAILS = GuardrailsConfig.model_validate(
+    {
+        "policies": [
+            {
+                "name": "strict",
+                "checks": [
+                    {
+                        "type": "regex",
+                        "name": "cards",
+                        "patterns": {"credit_card": r"\b(?:\d{4} ){3}\d{4}\b"},
+                        "action": "redact",
+                        "max_match_chars": 19,
+                    },
+                    {"type": "keywords", "words": ["forbidden"], "action": "block"},
+                    {"type": "keywords", "name": "watch", "words": ["maybe"], "action": "flag"},
+                ],
+            }
+        ],
+        "routes": {"alpha": "strict"},
+    }
+)
+
+
+def router(backend: ScriptedBackend) -> Router:
+    return Router(CATALOG, backend, guardrails=Guardrails(GuardPolicies(GUARDRAILS)))
+
+
+def chat(text: str, model: str = "alpha", system: str = "be brief") -> ChatCompletionRequest:
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    return ChatCompletionRequest(model=model, messages=messages)
+
+
+def sse_chunk(text: str | None, finish: str | None = None) -> str:
+    delta = {} if text is None else {"content": text}
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "alpha",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+def texts(events: list[str]) -> tuple[str, list[str | None]]:
+    text, finishes = "", []
+    for batch in events:
+        for event in batch.split("\n\n"):
+            payload = event.removeprefix("data: ")
+            if not payload.startswith("{"):
+                continue
+            for choice in json.loads(payload)["choices"]:
+                text += choice["delta"].get("content") or ""
+                finishes.append(choice["finish_reason"])
+    return text, finishes
+
+
+async def test_the_model_sees_the_prompt_redacted_in_every_message() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    request = chat(f"pay with {CARD} maybe", system=f"card on file: {CARD}")
+    result = await router(backend).generate(request, RoutingHints(model="alpha"))
+    sent = backend.calls[0][2]
+    assert [m["content"] for m in sent.messages] == [
+        "card on file: <CREDIT_CARD>",
+        "pay with <CREDIT_CARD> maybe",
+    ]
+    assert result.guard == {
+        "policies": ["strict"],
+        "input": {
+            "blocked": False,
+            "redacted": 2,
+            "flagged": ["watch:KEYWORD"],
+            "failed_checks": [],
+        },
+        "output": {"blocked": False, "redacted": 0, "flagged": [], "failed_checks": []},
+    }
+
+
+async def test_a_completions_prompt_list_is_redacted_item_by_item() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    request = CompletionRequest(model="alpha", prompt=[f"a {CARD}", "b"])
+    await router(backend).generate(request, RoutingHints(model="alpha"))
+    assert backend.calls[0][2].prompt == ["a <CREDIT_CARD>", "b"]
+
+
+async def test_a_blocked_prompt_never_reaches_a_model_and_is_not_echoed() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    with pytest.raises(GuardViolation) as caught:
+        await router(backend).generate(chat("this is forbidden"), RoutingHints(model="alpha"))
+    assert backend.calls == []
+    assert (caught.value.check, caught.value.category) == ("keywords", "KEYWORD")
+    assert "forbidden" not in caught.value.message
+
+
+async def test_models_without_a_policy_are_not_guarded() -> None:
+    backend = ScriptedBackend({"beta": [chat_response("forbidden")]})
+    result = await router(backend).generate(chat("forbidden", "beta"), RoutingHints("beta"))
+    assert result.guard is None and result.body.choices[0].message.content == "forbidden"
+
+
+async def test_a_completion_is_redacted_or_blocked() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response(f"your card {CARD}")]})
+    result = await router(backend).generate(chat("hi"), RoutingHints(model="alpha"))
+    assert result.body.choices[0].message.content == "your card <CREDIT_CARD>"
+    backend = ScriptedBackend({"alpha": [chat_response("a forbidden answer")]})
+    with pytest.raises(GuardViolation) as caught:
+        await router(backend).generate(chat("hi"), RoutingHints(model="alpha"))
+    assert caught.value.direction == "output"
+    assert caught.value.details()["finish_reason"] == "content_filter"
+
+
+async def test_a_card_split_across_stream_chunks_never_leaves_unredacted() -> None:
+    pieces = ["Your card is 4111 11", "11 1111 ", "1111, thanks", None]
+    script = [sse_chunk(p) for p in pieces[:-1]] + [sse_chunk(None, "stop"), "data: [DONE]\n\n"]
+    backend = ScriptedBackend({"alpha": script})
+    stream = await router(backend).generate_stream(chat("hi"), RoutingHints(model="alpha"))
+    async with aclosing(stream.chunks) as chunks:
+        events = [event async for event in chunks]
+    text, finishes = texts(events)
+    assert text == "Your card is <CREDIT_CARD>, thanks"
+    assert not any("1111" in event for event in events)
+    assert finishes[-1] == "stop" and events[-1].endswith("data: [DONE]\n\n")
+    assert stream.guard["output"]["redacted"] == 1
+
+
+async def test_a_blocked_stream_ends_with_content_filter_and_closes_the_model_call() -> None:
+    script = [sse_chunk("Here it is. "), sse_chunk("The forbidden part " + "x" * 300)]
+    script += [sse_chunk("never sent"), sse_chunk(None, "stop"), "data: [DONE]\n\n"]
+    backend = ScriptedBackend({"alpha": script})
+    stream = await router(backend).generate_stream(chat("hi"), RoutingHints(model="alpha"))
+    events: list[str] = []
+    with pytest.raises(GuardViolation) as caught:
+        async with aclosing(stream.chunks) as chunks:
+            async for event in chunks:
+                events.append(event)
+    text, finishes = texts(events)
+    assert "forbidden" not in text and "never sent" not in text
+    assert finishes[-1] == "content_filter"
+    assert caught.value.direction == "output"
+    assert backend.closed_early == 1  # the engine request is aborted
