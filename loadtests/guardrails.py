@@ -1,21 +1,29 @@
-"""Latency of the rules-only guard pipeline on a 4,000-character prompt (target: p50 <= 1 ms,
-p99 <= 5 ms).
+"""Latency of the guard pipeline on a 4,000-character prompt: rules only (target: p50 <= 1 ms,
+p99 <= 5 ms) and with the embedding checks (target: p50 <= 20 ms).
 
-    .venv/bin/python loadtests/guardrails.py [--iterations 2000]
+    cd loadtests && ../.venv/bin/python guardrails.py [--iterations 2000] [--embedding 100]
 
-Times ``GuardPipeline.scan`` in-process with regex and keyword checks, plus the PII and
-secrets checks when their modules exist (they are skipped otherwise), each alone and all
-together, and the streaming guard over the same text in 20-character deltas.
+Times ``GuardPipeline.scan`` in-process with regex, keyword, PII and secrets checks, each
+alone and all together; the streaming guard over the same text in 20-character deltas; then
+the whole input pipeline with the injection and banned-topics checks, which embed the
+prompt's windows with all-MiniLM-L6-v2 (in-process, one thread, as one embedder replica
+runs it; through the deployment a Ray handle call adds ~3-5 ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 
 from timing import report, time_calls
 
+from services.embedder.examples import InProcessEmbedder
+from services.guardrails.check_config import InjectionCheckConfig, TopicsCheckConfig
+from services.guardrails.checks.injection import InjectionCheck
 from services.guardrails.checks.patterns import KeywordCheck, RegexCheck
+from services.guardrails.checks.topics import TopicsCheck
+from services.guardrails.checks.windows import SharedEmbedder
 from services.guardrails.findings import TextCheck
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
 from services.guardrails.stream import StreamGuard
@@ -44,17 +52,40 @@ def optional_check(module: str, cls: str) -> TextCheck | None:
         return None
 
 
-def stream_once(pipeline: GuardPipeline) -> None:
+TOPICS = {
+    "weapons": [
+        "how to build a bomb or an explosive device",
+        "making a gun or untraceable firearm at home",
+        "synthesising a nerve agent or chemical weapon",
+    ]
+}
+
+
+async def stream_once(pipeline: GuardPipeline) -> None:
     guard = StreamGuard(pipeline)
     for start in range(0, len(PROMPT), 20):
-        guard.feed(PROMPT[start : start + 20])
-    guard.finish()
+        await guard.feed(PROMPT[start : start + 20])
+    await guard.finish()
+
+
+def embedding_pipeline(rules: list[TextCheck]) -> GuardPipeline:
+    from services.embedder.model import SentenceEmbedder
+
+    # One cache for both checks, as the router gives them: each window is embedded once.
+    embedder = SharedEmbedder(InProcessEmbedder(SentenceEmbedder(threads=1)), max_entries=0)
+    injection = InjectionCheck.from_config(InjectionCheckConfig(), embedder)
+    topics = TopicsCheck.from_config(TopicsCheckConfig(topics=TOPICS), embedder)
+    checks = [GuardedCheck(check, "redact") for check in rules]
+    checks += [GuardedCheck(check, timeout_ms=10_000) for check in (injection, topics)]
+    return GuardPipeline(checks, "input")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--embedding", type=int, default=100, help="scans with embeddings")
     args = parser.parse_args()
+    loop = asyncio.new_event_loop()
     checks: dict[str, TextCheck] = {
         "regex": RegexCheck("regex", REGEXES),
         "keywords": KeywordCheck("keywords", KEYWORDS),
@@ -83,13 +114,20 @@ def main() -> None:
         report(f"{label} ({', '.join(names)})", timings, digits=3)
     output = GuardPipeline([GuardedCheck(c, "redact") for c in checks.values()], "output")
     streams = max(args.iterations // 20, 20)
-    timings = time_calls(lambda: stream_once(output), streams)
+    timings = time_calls(lambda: loop.run_until_complete(stream_once(output)), streams)
     deltas = len(range(0, len(PROMPT), 20)) + 1
     report(
         f"stream, per 20-char delta (window {output.max_match_chars})",
         [t / deltas for t in timings],
         digits=3,
     )
+    if args.embedding:
+        embedded = embedding_pipeline(list(checks.values()))
+        loop.run_until_complete(embedded.scan_async(PROMPT))  # embeds the examples once
+        timings = time_calls(
+            lambda: loop.run_until_complete(embedded.scan_async(PROMPT)), args.embedding
+        )
+        report("all + injection + topics (embedder in-process)", timings)
 
 
 if __name__ == "__main__":

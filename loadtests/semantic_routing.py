@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import Sequence
 
 from embedding import PROMPT
 from timing import report
 
 from cluster.config import load_config
 from services.embedder.config import EmbedderConfig
-from services.embedder.examples import Embedder
+from services.embedder.examples import Embedder, InProcessEmbedder
 from services.embedder.model import SentenceEmbedder
 from services.router.facts import request_facts
 from services.router.requests import ChatCompletionRequest
@@ -33,14 +32,6 @@ HINTS = RoutingHints(model=ROUTE)
 FACTS = request_facts(
     ChatCompletionRequest(model=ROUTE, messages=[{"role": "user", "content": PROMPT}])
 )
-
-
-class InProcessEmbedder:
-    def __init__(self, model: SentenceEmbedder) -> None:
-        self._model = model
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self._model.embed(texts).tolist()
 
 
 def support_table(embedder: Embedder) -> RoutingTable:

@@ -17,6 +17,8 @@ from cluster.zoo import (
     zoo_root,
 )
 
+NAME_WIDTH = max(len(family.name) for family in FAMILIES)
+
 zoo_app = typer.Typer(
     help="The generated tiny checkpoints that stand in for real model weights.",
     no_args_is_help=True,
@@ -53,7 +55,7 @@ def build(
     def report(result: BuildResult) -> None:
         if not quiet:
             status = "built" if result.built else "up to date"
-            typer.echo(f"{result.family.name:<14} {status:<11} {result.path}")
+            typer.echo(f"{result.family.name:<{NAME_WIDTH}} {status:<11} {result.path}")
 
     build_zoo(root, seed=seed, only=only or None, force=force, on_result=report)
 
@@ -67,9 +69,8 @@ def list_families(
     base = root if root is not None else zoo_root()
     for family in FAMILIES:
         state = "built" if is_complete(base / family.name, family, seed) else "not built"
-        typer.echo(
-            f"{family.name:<14} {family.architecture:<20} {family.stands_in_for:<38} {state}"
-        )
+        name = f"{family.name:<{NAME_WIDTH}}"
+        typer.echo(f"{name} {family.architecture:<20} {family.stands_in_for:<38} {state}")
 
 
 @zoo_app.command("path")

@@ -118,6 +118,17 @@ FAMILIES: tuple[ZooFamily, ...] = (
         summary="dense GQA decoder",
     ),
     ZooFamily(
+        name="tiny-llama-guard",
+        architecture="LlamaForCausalLM",
+        model_type="llama",
+        stands_in_for="meta-llama/Llama-Guard-3-8B",
+        # Llama Guard 3 is a Llama 3.1 8B fine-tuned to classify; the judge guard check asks
+        # it with Llama Guard's own prompt. Its random weights answer noise until the
+        # customization loop fine-tunes it.
+        config={"head_dim": HEAD_DIM, "rope_parameters": _rope(5e5)},
+        summary="dense GQA decoder, the guardrails' safety judge",
+    ),
+    ZooFamily(
         name="tiny-gemma",
         architecture="GemmaForCausalLM",
         model_type="gemma",

@@ -24,6 +24,21 @@ class Embedder(Protocol):
         ...
 
 
+class SyncEmbedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class InProcessEmbedder:
+    """A model in this process (``services.embedder.model.SentenceEmbedder``) as an
+    ``Embedder``: for tests and benchmarks that leave Ray out."""
+
+    def __init__(self, model: SyncEmbedder) -> None:
+        self._model = model
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._model.embed(texts).tolist()
+
+
 def as_matrix(vectors: list[list[float]], expected: int) -> np.ndarray:
     matrix = np.asarray(vectors, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != expected:

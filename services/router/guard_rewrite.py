@@ -193,14 +193,26 @@ class GuardedStream:
     On a block the stream ends with a chunk whose ``finish_reason`` is ``content_filter``;
     the caller then raises the violation, which the transports turn into an in-band error
     (SSE) or the call's status (gRPC), and closing the source aborts the engine request.
+    Chunks that finish a choice carry ``report()`` as their ``fleet`` field (OpenAI clients
+    keep unknown fields), so the guard's verdict on the output reaches the caller too.
     """
 
-    def __init__(self, pipeline: GuardPipeline, context: GuardContext, *, chat: bool) -> None:
+    def __init__(
+        self,
+        pipeline: GuardPipeline,
+        context: GuardContext,
+        *,
+        chat: bool,
+        report: Callable[[GuardOutcome], dict[str, Any]] | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._context = context
         self._key = "content" if chat else "text"
         self._chat = chat
+        self._report = report
         self._guards: dict[int, StreamGuard] = {}
+        self._finished: set[int] = set()
+        self._template: dict[str, Any] | None = None
         self.blocked_by: Finding | None = None
 
     def summary(self) -> GuardOutcome:
@@ -219,6 +231,8 @@ class GuardedStream:
                 if not event.strip():
                     continue
                 payload = event.removeprefix("data: ")
+                if payload.strip() == "[DONE]":
+                    out += [f"data: {json.dumps(chunk)}" for chunk in await self._flush()]
                 if payload.strip() == "[DONE]" or not payload.startswith("{"):
                     out.append(event)
                     continue
@@ -233,12 +247,36 @@ class GuardedStream:
             if self.blocked_by is not None:
                 return
 
+    async def _flush(self) -> list[dict[str, Any]]:
+        """Chunks for text still held back by choices that never got a finish_reason."""
+        chunks = []
+        for index, guard in self._guards.items():
+            if index in self._finished or self._template is None or self.blocked_by:
+                continue
+            holder: dict[str, Any] = {}
+            choice = {"index": index, "finish_reason": None}
+            choice.update({"delta": holder} if self._chat else {})
+            chunk = {**self._template, "choices": [choice]}
+            final = await guard.finish()
+            self._finished.add(index)
+            if final.blocked:
+                self.blocked_by = final.blocked_by
+                choice["finish_reason"] = CONTENT_FILTER
+            elif not final.emit:
+                continue
+            (holder if self._chat else choice)[self._key] = final.emit
+            chunks.append(chunk)
+        return chunks
+
     async def _rewrite_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
         choices = chunk.get("choices") or []
+        self._template = {key: value for key, value in chunk.items() if key != "choices"}
         kept_choices = []
+        finished = False
         for choice in choices:
+            index = choice.get("index", 0)
             guard = self._guards.setdefault(
-                choice.get("index", 0), StreamGuard(self._pipeline, context=self._context)
+                index, StreamGuard(self._pipeline, context=self._context)
             )
             holder = choice.get("delta", {}) if self._chat else choice
             text = holder.get(self._key)
@@ -247,15 +285,16 @@ class GuardedStream:
                 emitted = step.emit if step is not None else ""
                 if choice.get("finish_reason") is not None:
                     final = await guard.finish()
+                    self._finished.add(index)
+                    finished = True
                     step = final if final.blocked else step
                     emitted += final.emit
             if step is not None and step.blocked:
                 self.blocked_by = step.blocked_by
                 holder[self._key] = ""
                 choice["finish_reason"] = CONTENT_FILTER
-                kept_choices.append(choice)
-                chunk["choices"] = kept_choices
-                return chunk
+                chunk["choices"] = [*kept_choices, choice]
+                return self._with_report(chunk)
             if isinstance(text, str) or emitted:
                 holder[self._key] = emitted
             carries_more = self._chat and _carries_more(holder)
@@ -264,6 +303,11 @@ class GuardedStream:
         if choices and not kept_choices:
             return None  # everything in it is held back for now
         chunk["choices"] = kept_choices
+        return self._with_report(chunk) if finished else chunk
+
+    def _with_report(self, chunk: dict[str, Any]) -> dict[str, Any]:
+        if self._report is not None:
+            chunk["fleet"] = {"guardrails": self._report(self.summary())}
         return chunk
 
 

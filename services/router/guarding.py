@@ -54,7 +54,7 @@ class GuardSession:
             async for chunk in chunks:
                 yield chunk
             return
-        guarded = GuardedStream(self.output, self.context, chat=chat)
+        guarded = GuardedStream(self.output, self.context, chat=chat, report=self._report)
         try:
             async for chunk in guarded.rewrite(chunks):
                 yield chunk
@@ -73,6 +73,10 @@ class GuardSession:
         for outcome in self.outcomes:
             merged[outcome.direction] = outcome.metadata()
         return merged
+
+    def _report(self, output: GuardOutcome) -> dict[str, Any]:
+        """The metadata with the stream's output verdict so far."""
+        return {**self.metadata(), "output": output.metadata()}
 
 
 class Guardrails:

@@ -105,7 +105,7 @@ def guarded(cluster: RunningCluster, answer: str) -> Iterator[str]:
                     "checks": [
                         {
                             "type": "judge",
-                            "model": "tiny-qwen2",
+                            "model": "tiny-llama-guard",
                             "on": "input",
                             "action": "flag",
                             "fail": "open",

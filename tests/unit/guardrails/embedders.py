@@ -7,8 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from services.embedder.model import SentenceEmbedder
-
 KEYWORDS = ("attack", "weapon", "cake")
 
 
@@ -33,13 +31,3 @@ class KeywordEmbedder:
 
     def calls_with(self, text: str) -> int:
         return sum(text in call for call in self.calls)
-
-
-class MiniLMEmbedder:
-    """The embedder deployment's model, in process."""
-
-    def __init__(self, model: SentenceEmbedder) -> None:
-        self._model = model
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self._model.embed(texts).tolist()

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from services.embedder.examples import InProcessEmbedder
 from services.embedder.model import SentenceEmbedder
 from services.guardrails.check_config import InjectionCheckConfig
 from services.guardrails.checks.attacks import BUILTIN_ATTACKS
@@ -13,7 +14,7 @@ from services.guardrails.checks.injection import CATEGORY, InjectionCheck, match
 from services.guardrails.checks.normalize import normalize
 from services.guardrails.checks.windows import MAX_WINDOWS
 from services.guardrails.findings import NO_CONTEXT, Finding
-from tests.unit.guardrails.embedders import KeywordEmbedder, MiniLMEmbedder
+from tests.unit.guardrails.embedders import KeywordEmbedder
 
 RECOMMENDED_THRESHOLD = 0.55
 """Measured on all-MiniLM-L6-v2 (int8) with the built-in corpus: held-out attacks score
@@ -218,12 +219,12 @@ HARMLESS_LOOK_ALIKES = [
 
 
 @pytest.fixture(scope="module")
-def minilm() -> MiniLMEmbedder:
-    return MiniLMEmbedder(SentenceEmbedder(backend="onnx-int8"))
+def minilm() -> InProcessEmbedder:
+    return InProcessEmbedder(SentenceEmbedder(backend="onnx-int8"))
 
 
 @pytest.fixture(scope="module")
-def real_check(minilm: MiniLMEmbedder) -> InjectionCheck:
+def real_check(minilm: InProcessEmbedder) -> InjectionCheck:
     config = InjectionCheckConfig(threshold=RECOMMENDED_THRESHOLD)
     return InjectionCheck.from_config(config, minilm)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from services.guardrails.checks import pii as pii_module
 from services.guardrails.checks.pii import PII_CATEGORIES, PiiCheck, merge_overlaps
 from services.guardrails.findings import Finding
 
@@ -98,15 +99,94 @@ def test_code_with_hex_constants_and_a_uuid_does_not_trigger(pii: PiiCheck) -> N
     assert spans(pii, CODE) == []
 
 
-def test_windowed_scan_equals_a_whole_text_scan(
-    pii: PiiCheck, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_windowed_scan_equals_a_whole_text_scan(pii: PiiCheck) -> None:
     pii_line = "Mail a.b@example.org, call +44 20 7946 0958, card 4111-1111-1111-1111. "
     text = (PROSE + pii_line) * 3 + CODE
     windowed = pii.scan(text)
-    monkeypatch.setattr(pii_module, "_WHOLE_TEXT_SHARE", 0.0)  # forces one whole-text call
-    assert windowed == pii.scan(text)
+    assert windowed == pii.scan_whole_text(text)
     assert len(windowed) == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("415-555-2671 is mine", [("PHONE", "415-555-2671")]),  # at the very start
+        ("mine is +44 20 7946 0958", [("PHONE", "+44 20 7946 0958")]),  # at the very end
+        ("415-555-2671/415-555-2672", [("PHONE", "415-555-2671"), ("PHONE", "415-555-2672")]),
+        (
+            "call 415-555-2671, 020 7946 0958.",
+            [("PHONE", "415-555-2671"), ("PHONE", "020 7946 0958")],
+        ),
+        ("415-555-2671 ext. 123 today", [("PHONE", "415-555-2671 ext. 123")]),  # one run
+        (
+            "+\uff11 \uff14\uff11\uff15 \uff15\uff15\uff15 \uff12\uff16\uff17\uff11",
+            [("PHONE", "+\uff11 \uff14\uff11\uff15 \uff15\uff15\uff15 \uff12\uff16\uff17\uff11")],
+        ),
+        ("+44 20\n7946 0958", []),  # phonenumbers never joins digits across a line break
+        ("at 2012-01-02 08:00 it began", []),  # a time stamp: the matcher reads the ":00" after
+        ("$4155552671 and 4155552671%", []),  # a currency sign before, a percent sign after
+        ("tel$415-555-2671", []),
+        ("a4111 1111 1111 1111", []),  # a card glued to a word has no \\b
+        ("4111 1111 1111 1111", [("CREDIT_CARD", "4111 1111 1111 1111")]),  # the whole text
+        ("GB82WEST12345698765432", [("IBAN", "GB82WEST12345698765432")]),
+        ("a.b@example.org", [("EMAIL", "a.b@example.org")]),
+        ("1.2.3.4.5 and 10.0.0.1", [("IP_ADDRESS", "10.0.0.1")]),
+    ],
+)
+def test_pieces_at_text_edges_and_neighbours_match_a_whole_text_scan(
+    pii: PiiCheck, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert spans(pii, text) == expected
+    assert pii.scan(text) == pii.scan_whole_text(text)
+
+
+def test_a_cached_run_is_read_again_with_new_neighbours(pii: PiiCheck) -> None:
+    assert spans(pii, "tel 415-555-2671") == [("PHONE", "415-555-2671")]
+    assert spans(pii, "tel$415-555-2671") == []
+    assert spans(pii, "tel 415-555-2671") == [("PHONE", "415-555-2671")]
+
+
+FRAGMENTS = [
+    "+1 (415) 555-2671",
+    "020 7946 0958",
+    "+49 30 901820",
+    "4155552671",
+    "a.b@example.org",
+    "4111-1111-1111-1111",
+    "DE89 3704 0044 0532 0130 00",
+    "536-22-1234",
+    "192.168.10.42",
+    "2001:db8::8a2e:370:7334",
+    "$1,299.00",
+    "2026-11-27",
+    "09:30",
+    "ORD-2026-004512",
+    "ext. 12",
+    "1.2.3.4.5",
+    "x[1::2]",
+    "12 34 56",
+    "(2026)",
+    "#884213",
+    "RFC 7231",
+    "sha256",
+]
+SEPARATORS = [" ", ", ", "\n", "-", "", "/", ":", " (", ") ", "\t", ". "]
+
+
+def test_mixed_texts_match_a_whole_text_scan(pii: PiiCheck) -> None:
+    rng = random.Random(20261127)
+    for _ in range(30):
+        text = "".join(
+            rng.choice(FRAGMENTS) + rng.choice(SEPARATORS) for _ in range(rng.randint(1, 12))
+        )
+        assert pii.scan(text) == pii.scan_whole_text(text), text
+
+
+def test_phones_in_a_region_with_short_numbers_match_a_whole_text_scan() -> None:
+    check = PiiCheck(categories=["PHONE"], phone_regions=["DE"])
+    text = "Ruf 030 901820 an, oder 0711 1234, Zimmer 2026, Tel. 089 1234567."
+    assert check.scan(text) == check.scan_whole_text(text)
+    assert [v for _, v in spans(check, text)] == ["030 901820", "0711 1234", "089 1234567"]
 
 
 def test_only_configured_categories_are_reported() -> None:

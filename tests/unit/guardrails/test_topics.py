@@ -6,11 +6,12 @@ import asyncio
 
 import pytest
 
+from services.embedder.examples import InProcessEmbedder
 from services.embedder.model import SentenceEmbedder
 from services.guardrails.check_config import TopicsCheckConfig
 from services.guardrails.checks.topics import TopicsCheck
 from services.guardrails.findings import NO_CONTEXT, Finding
-from tests.unit.guardrails.embedders import KeywordEmbedder, MiniLMEmbedder
+from tests.unit.guardrails.embedders import KeywordEmbedder
 
 RECOMMENDED_THRESHOLD = 0.3
 """Measured on all-MiniLM-L6-v2 (int8) with the descriptions below: held-out on-topic
@@ -113,7 +114,7 @@ OFF_TOPIC = [
 @pytest.fixture(scope="module")
 def real_check() -> TopicsCheck:
     config = TopicsCheckConfig(topics={"weapons": WEAPONS}, threshold=RECOMMENDED_THRESHOLD)
-    return TopicsCheck.from_config(config, MiniLMEmbedder(SentenceEmbedder(backend="onnx-int8")))
+    return TopicsCheck.from_config(config, InProcessEmbedder(SentenceEmbedder(backend="onnx-int8")))
 
 
 async def test_held_out_on_topic_prompts_hit(real_check: TopicsCheck) -> None:

@@ -159,3 +159,26 @@ async def test_a_blocked_stream_ends_with_content_filter_and_closes_the_model_ca
     assert finishes[-1] == "content_filter"
     assert caught.value.direction == "output"
     assert backend.closed_early == 1  # the engine request is aborted
+
+
+async def test_the_finishing_chunk_reports_the_output_verdict() -> None:
+    script = [sse_chunk(f"card {CARD} done"), sse_chunk(None, "stop"), "data: [DONE]\n\n"]
+    stream = await router(ScriptedBackend({"alpha": script})).generate_stream(
+        chat("hi"), RoutingHints(model="alpha")
+    )
+    async with aclosing(stream.chunks) as chunks:
+        events = [event async for event in chunks]
+    finishing = next(e for e in events if '"finish_reason": "stop"' in e)
+    report = json.loads(finishing.removeprefix("data: "))["fleet"]["guardrails"]
+    assert report["policies"] == ["strict"] and report["output"]["redacted"] == 1
+
+
+async def test_text_held_back_is_released_at_the_end_without_a_finish_reason() -> None:
+    script = [sse_chunk("almost done, "), sse_chunk(f"card {CARD}"), "data: [DONE]\n\n"]
+    stream = await router(ScriptedBackend({"alpha": script})).generate_stream(
+        chat("hi"), RoutingHints(model="alpha")
+    )
+    async with aclosing(stream.chunks) as chunks:
+        events = [event async for event in chunks]
+    assert texts(events)[0] == "almost done, card <CREDIT_CARD>"
+    assert events[-1].endswith("data: [DONE]\n\n")

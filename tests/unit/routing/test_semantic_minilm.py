@@ -6,10 +6,10 @@ The embedder service's own model class, on both its backends.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 import pytest
 
+from services.embedder.examples import InProcessEmbedder
 from services.embedder.model import SentenceEmbedder
 from services.router.types import RequestFacts, RoutingHints
 from services.routing.config import SemanticRouteConfig
@@ -73,22 +73,14 @@ HELD_OUT = {
 }
 
 
-class MiniLMEmbedder:
-    def __init__(self, model: SentenceEmbedder) -> None:
-        self._model = model
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self._model.embed(texts).tolist()
-
-
 @pytest.fixture(scope="module", params=["onnx-int8", "torch"])
-def embedder(request: pytest.FixtureRequest) -> MiniLMEmbedder:
+def embedder(request: pytest.FixtureRequest) -> InProcessEmbedder:
     """Both backends the embedder deployment can run must route alike."""
-    return MiniLMEmbedder(SentenceEmbedder(backend=request.param))
+    return InProcessEmbedder(SentenceEmbedder(backend=request.param))
 
 
 async def test_held_out_prompts_reach_their_variant_at_the_default_threshold(
-    embedder: MiniLMEmbedder,
+    embedder: InProcessEmbedder,
 ) -> None:
     route = SemanticRouteConfig(
         name="support",
