@@ -1,20 +1,23 @@
-"""Latency of the guard pipeline on a 4,000-character prompt: rules only (target: p50 <= 1 ms,
+"""Latency of the guard pipeline on 4,000-character prompts: rules only (target: p50 <= 1 ms,
 p99 <= 5 ms) and with the embedding checks (target: p50 <= 20 ms).
 
     cd loadtests && ../.venv/bin/python guardrails.py [--iterations 2000] [--embedding 100]
 
-Times ``GuardPipeline.scan`` in-process with regex, keyword, PII and secrets checks, each
-alone and all together; the streaming guard over the same text in 20-character deltas; then
-the whole input pipeline with the injection and banned-topics checks, which embed the
-prompt's windows with all-MiniLM-L6-v2 (in-process, one thread, as one embedder replica
-runs it; through the deployment a Ray handle call adds ~3-5 ms).
+Times ``GuardPipeline`` in-process with the regex, keyword, PII and secrets checks, each alone
+and all together, on two workloads: one prompt scanned again and again (a chat resending its
+history; the PII check's caches are warm) and a fresh prompt every scan (numbers, e-mails,
+phones and cards all different: the caches are cold). Then the streaming guard over a prompt
+in 20-character deltas, and the whole input pipeline with the injection and banned-topics
+checks, which embed the prompt's windows with all-MiniLM-L6-v2 (in-process, one thread, as
+one embedder replica runs it; through the deployment a Ray handle call adds ~3-5 ms).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
+import itertools
+import random
 
 from timing import report, time_calls
 
@@ -22,6 +25,8 @@ from services.embedder.examples import InProcessEmbedder
 from services.guardrails.check_config import InjectionCheckConfig, TopicsCheckConfig
 from services.guardrails.checks.injection import InjectionCheck
 from services.guardrails.checks.patterns import KeywordCheck, RegexCheck
+from services.guardrails.checks.pii import PiiCheck
+from services.guardrails.checks.secrets import SecretsCheck
 from services.guardrails.checks.topics import TopicsCheck
 from services.guardrails.checks.windows import SharedEmbedder
 from services.guardrails.findings import TextCheck
@@ -29,12 +34,14 @@ from services.guardrails.pipeline import GuardedCheck, GuardPipeline
 from services.guardrails.stream import StreamGuard
 
 PARAGRAPH = (
-    "Quarterly report: revenue rose 12.5% to $4,210,000 on 2024-03-31, while costs fell. "
-    "Contact jane.doe@example.com or call +1 415-555-2671 about invoice 88231. "
-    "The build on host ci-7 ran `for i in range(10): total += i` in 0.42 s. "
-    "Card on file 4111 1111 1111 1111 expires 09/27; ticket TCK-204511 tracks it. "
+    "Quarterly report: revenue rose {pct}% to ${amount:,} on 2024-{month:02d}-{day:02d}, while "
+    "costs fell. Contact {name}@example.com or call +1 415-555-{line:04d} about invoice "
+    "{invoice}. The build on host ci-{host} ran `for i in range({n}): total += i` in 0.{ms} s. "
+    "Card on file 4111 1111 1111 {card:04d} expires {month:02d}/27; ticket TCK-{ticket} "
+    "tracks it. "
 )
-PROMPT = (PARAGRAPH * (4000 // len(PARAGRAPH) + 1))[:4000]
+NAMES = ["jane.doe", "li.wei", "a.kowalski", "sam", "o.brien", "m.garcia"]
+PROMPT_CHARS = 4000
 
 REGEXES = {
     "ticket": r"TCK-\d{6}",
@@ -42,16 +49,6 @@ REGEXES = {
     "employee_id": r"\bEMP\d{7}\b",
 }
 KEYWORDS = ["project falcon", "confidential", "internal only", "do not distribute", "bomb"]
-
-
-def optional_check(module: str, cls: str) -> TextCheck | None:
-    try:
-        return getattr(importlib.import_module(module), cls)()
-    except (ImportError, AttributeError) as error:
-        print(f"skipping {module}.{cls}: {error}")
-        return None
-
-
 TOPICS = {
     "weapons": [
         "how to build a bomb or an explosive device",
@@ -61,17 +58,57 @@ TOPICS = {
 }
 
 
-async def stream_once(pipeline: GuardPipeline) -> None:
+def paragraph(rng: random.Random) -> str:
+    return PARAGRAPH.format(
+        pct=rng.randint(1, 99),
+        amount=rng.randint(10_000, 9_999_999),
+        month=rng.randint(1, 12),
+        day=rng.randint(1, 28),
+        name=rng.choice(NAMES) + str(rng.randint(1, 999)),
+        line=rng.randint(0, 9999),
+        invoice=rng.randint(10_000, 99_999),
+        host=rng.randint(1, 99),
+        n=rng.randint(2, 500),
+        ms=rng.randint(10, 99),
+        card=rng.randint(0, 9999),
+        ticket=rng.randint(100_000, 999_999),
+    )
+
+
+def prompt(rng: random.Random) -> str:
+    text = ""
+    while len(text) < PROMPT_CHARS:
+        text += paragraph(rng)
+    return text[:PROMPT_CHARS]
+
+
+def rule_checks() -> dict[str, TextCheck]:
+    return {
+        "regex": RegexCheck("regex", REGEXES),
+        "keywords": KeywordCheck("keywords", KEYWORDS),
+        "pii": PiiCheck(),
+        "secrets": SecretsCheck(),
+    }
+
+
+def time_scans(pipeline: GuardPipeline, prompts: list[str]) -> list[float]:
+    pipeline.scan(prompts[0])  # warm up: compiled patterns, loaded phone metadata
+    texts = itertools.cycle(prompts)
+    return time_calls(lambda: pipeline.scan(next(texts)), len(prompts))
+
+
+async def stream_once(pipeline: GuardPipeline, text: str) -> None:
     guard = StreamGuard(pipeline)
-    for start in range(0, len(PROMPT), 20):
-        await guard.feed(PROMPT[start : start + 20])
+    for start in range(0, len(text), 20):
+        await guard.feed(text[start : start + 20])
     await guard.finish()
 
 
 def embedding_pipeline(rules: list[TextCheck]) -> GuardPipeline:
     from services.embedder.model import SentenceEmbedder
 
-    # One cache for both checks, as the router gives them: each window is embedded once.
+    # One embedder for both checks, as the router gives them: each window is embedded once
+    # per scan (no cache across scans: max_entries 0).
     embedder = SharedEmbedder(InProcessEmbedder(SentenceEmbedder(threads=1)), max_entries=0)
     injection = InjectionCheck.from_config(InjectionCheckConfig(), embedder)
     topics = TopicsCheck.from_config(TopicsCheckConfig(topics=TOPICS), embedder)
@@ -85,37 +122,25 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--embedding", type=int, default=100, help="scans with embeddings")
     args = parser.parse_args()
-    loop = asyncio.new_event_loop()
-    checks: dict[str, TextCheck] = {
-        "regex": RegexCheck("regex", REGEXES),
-        "keywords": KeywordCheck("keywords", KEYWORDS),
+    rng = random.Random(0)
+    repeated = [prompt(rng)] * args.iterations
+    fresh = [prompt(rng) for _ in range(args.iterations)]
+    checks = rule_checks()
+    print(f"prompts: {PROMPT_CHARS} chars, {args.iterations} scans per line")
+    groups = {name: [name] for name in checks} | {
+        "all rules": list(checks),
+        "all rules but pii": [name for name in checks if name != "pii"],
     }
-    for name, module, cls in [
-        ("pii", "services.guardrails.checks.pii", "PiiCheck"),
-        ("secrets", "services.guardrails.checks.secrets", "SecretsCheck"),
-    ]:
-        check = optional_check(module, cls)
-        if check is not None:
-            checks[name] = check
-    print(f"prompt: {len(PROMPT)} chars, {args.iterations} scans each")
-    for name, check in checks.items():
-        pipeline = GuardPipeline([GuardedCheck(check, "redact")], "input")
-        pipeline.scan(PROMPT)  # warm up
-        report(
-            f"{name} alone",
-            time_calls(lambda p=pipeline: p.scan(PROMPT), args.iterations),
-            digits=3,
-        )
-    combos = {"all": list(checks), "all but pii": [name for name in checks if name != "pii"]}
-    for label, names in combos.items():
-        combined = GuardPipeline([GuardedCheck(checks[n], "redact") for n in names], "input")
-        combined.scan(PROMPT)
-        timings = time_calls(lambda p=combined: p.scan(PROMPT), args.iterations)
-        report(f"{label} ({', '.join(names)})", timings, digits=3)
+    for label, names in groups.items():
+        for workload, prompts in (("same prompt", repeated), ("fresh prompts", fresh)):
+            pipeline = GuardPipeline([GuardedCheck(checks[n], "redact") for n in names], "input")
+            report(f"{label}, {workload}", time_scans(pipeline, prompts), digits=3)
+    loop = asyncio.new_event_loop()
     output = GuardPipeline([GuardedCheck(c, "redact") for c in checks.values()], "output")
-    streams = max(args.iterations // 20, 20)
-    timings = time_calls(lambda: loop.run_until_complete(stream_once(output)), streams)
-    deltas = len(range(0, len(PROMPT), 20)) + 1
+    streams = iter(fresh)
+    count = max(args.iterations // 20, 20)
+    timings = time_calls(lambda: loop.run_until_complete(stream_once(output, next(streams))), count)
+    deltas = PROMPT_CHARS // 20 + 1
     report(
         f"stream, per 20-char delta (window {output.max_match_chars})",
         [t / deltas for t in timings],
@@ -123,11 +148,12 @@ def main() -> None:
     )
     if args.embedding:
         embedded = embedding_pipeline(list(checks.values()))
-        loop.run_until_complete(embedded.scan_async(PROMPT))  # embeds the examples once
+        loop.run_until_complete(embedded.scan_async(fresh[0]))  # embeds the examples once
+        texts = iter(fresh[1:])
         timings = time_calls(
-            lambda: loop.run_until_complete(embedded.scan_async(PROMPT)), args.embedding
+            lambda: loop.run_until_complete(embedded.scan_async(next(texts))), args.embedding
         )
-        report("all + injection + topics (embedder in-process)", timings)
+        report("all rules + injection + topics, fresh", timings)
 
 
 if __name__ == "__main__":
