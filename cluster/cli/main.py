@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from cluster.cli.guardrails import guardrails_app
 from cluster.cli.routes import routes_app
 from cluster.cli.zoo import zoo_app
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.add_typer(zoo_app, name="zoo")
 app.add_typer(routes_app, name="routes")
+app.add_typer(guardrails_app, name="guardrails")
 
 ConfigOption = Annotated[
     Path | None,

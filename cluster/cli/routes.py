@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cluster.cli.route_lines import route_lines, stats_lines
+
+if TYPE_CHECKING:
+    from ray.serve.handle import DeploymentHandle
 
 routes_app = typer.Typer(
     help="Show or change routes (splits, rules, semantic) on the running cluster."
 )
 
 
-def _connected_router():
+def connected_router() -> DeploymentHandle:
     from ray import serve
 
     from cluster import launcher
@@ -33,7 +36,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The routes the router applies now, with their weights."""
-    routing = _connected_router().routing_config.remote().result()
+    routing = connected_router().routing_config.remote().result()
     if as_json:
         typer.echo(json.dumps(routing, indent=2))
         return
@@ -51,7 +54,7 @@ def stats(
 
     Counters of one router replica, since it started.
     """
-    snapshot = _connected_router().routing_stats.remote().result()
+    snapshot = connected_router().routing_stats.remote().result()
     if as_json:
         typer.echo(json.dumps(snapshot, indent=2))
         return
@@ -71,7 +74,7 @@ def apply(
     from cluster.cli.main import load_checked_config
 
     cluster_config = load_checked_config(config)
-    _connected_router()
+    connected_router()
     try:
         launcher.apply_routes(cluster_config)
     except launcher.DeployError as error:

@@ -53,21 +53,23 @@ class ExampleIndex:
     def __init__(self, texts: Sequence[str]) -> None:
         self.texts = tuple(texts)
         self._matrix: np.ndarray | None = None
-        self._lock = asyncio.Lock()
+        self._embedding: asyncio.Future[np.ndarray] | None = None
 
     async def matrix(self, embedder: Embedder) -> np.ndarray:
         if self._matrix is None:
-            # Scans arriving together before the first embedding is back wait for it
-            # instead of each embedding every example again.
-            async with self._lock:
-                if self._matrix is None:
-                    vectors: list[list[float]] = []
-                    for start in range(0, len(self.texts), EMBED_BATCH):
-                        vectors.extend(
-                            await embedder.embed(self.texts[start : start + EMBED_BATCH])
-                        )
-                    self._matrix = as_matrix(vectors, len(self.texts))
+            # One embedding for every caller arriving before it is back, in a task of its
+            # own: a caller that gives up (a check past its deadline) does not cancel it for
+            # the others, or for the next request. A failed one is tried again.
+            if self._embedding is None or _failed(self._embedding):
+                self._embedding = asyncio.ensure_future(self._embed_all(embedder))
+            self._matrix = await asyncio.shield(self._embedding)
         return self._matrix
+
+    async def _embed_all(self, embedder: Embedder) -> np.ndarray:
+        vectors: list[list[float]] = []
+        for start in range(0, len(self.texts), EMBED_BATCH):
+            vectors.extend(await embedder.embed(self.texts[start : start + EMBED_BATCH]))
+        return as_matrix(vectors, len(self.texts))
 
     async def similarities(self, embedder: Embedder, windows: Sequence[str]) -> np.ndarray:
         """Cosine similarity of every example (rows) to every window (columns)."""
@@ -79,3 +81,7 @@ class ExampleIndex:
                 f"{matrix.shape[1]} for the examples"
             )
         return matrix @ embedded.T
+
+
+def _failed(future: asyncio.Future[np.ndarray]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)

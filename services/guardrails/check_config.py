@@ -146,6 +146,9 @@ class MaxPromptTokensCheckConfig(WholeTextCheck):
     on: Literal["input"] = "input"
     """Input only: a prompt's length."""
     limit: Annotated[int, Field(ge=1)]
+    timeout_ms: Annotated[float, Field(gt=0, le=60_000)] = 2000
+    """Counting takes well under a millisecond, but a tokenizer's first load (about a
+    second; the router preloads them when a policy needs them) counts against it too."""
 
 
 Similarity = Annotated[float, Field(gt=0, le=1)]

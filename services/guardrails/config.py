@@ -46,17 +46,27 @@ class GuardPolicyConfig(Strict):
         return [check for check in self.checks if check.runs_on(direction)]
 
 
+Binding = str | list[str]
+"""One policy, or several run together in order (``[standard, judged]``)."""
+
+
+def _names(binding: Binding | None) -> list[str]:
+    if binding is None:
+        return []
+    return [binding] if isinstance(binding, str) else list(binding)
+
+
 class GuardrailsConfig(Strict):
     """Every guard policy of the cluster and where each applies."""
 
     policies: list[GuardPolicyConfig] = Field(default_factory=list)
-    default: str | None = None
-    """The policy of requests whose route and model have no binding; None runs no checks."""
-    routes: dict[str, str] = Field(default_factory=dict)
-    """Route alias or served model name -> policy name. A route's binding beats the binding
-    of the model it picks."""
-    tenants: dict[str, str] = Field(default_factory=dict)
-    """Tenant -> policy name, run on top of the route's policy (both apply)."""
+    default: Binding | None = None
+    """The policies of requests whose route and model have no binding; None runs none."""
+    routes: dict[str, Binding] = Field(default_factory=dict)
+    """Route alias or served model name -> policies. A route's binding beats the binding of
+    the model it picks."""
+    tenants: dict[str, Binding] = Field(default_factory=dict)
+    """Tenant -> policies, run on top of the route's (both apply)."""
 
     @model_validator(mode="after")
     def _references_exist(self) -> GuardrailsConfig:
@@ -66,13 +76,19 @@ class GuardrailsConfig(Strict):
             raise ValueError(f"policies: names must be unique; repeated: {', '.join(repeated)}")
         known = set(names)
         listing = ", ".join(sorted(known)) or "none"
-        bound = [("default", self.default)] if self.default is not None else []
+        bound = [("default", self.default)]
         bound += [(f"routes.{key}", value) for key, value in self.routes.items()]
         bound += [(f"tenants.{key}", value) for key, value in self.tenants.items()]
-        for field, policy in bound:
-            if policy not in known:
-                raise ValueError(f"{field}: unknown policy '{policy}'; defined: {listing}")
+        for field, binding in bound:
+            for policy in _names(binding):
+                if policy not in known:
+                    raise ValueError(f"{field}: unknown policy '{policy}'; defined: {listing}")
         return self
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether a check needs the served models' tokenizers."""
+        return any(check.type == "max_prompt_tokens" for p in self.policies for check in p.checks)
 
     def policy(self, name: str) -> GuardPolicyConfig:
         return next(policy for policy in self.policies if policy.name == name)
@@ -81,14 +97,9 @@ class GuardrailsConfig(Strict):
         self, *, route: str | None = None, model: str | None = None, tenant: str | None = None
     ) -> list[GuardPolicyConfig]:
         """The policies that apply to one request, the route's first, then the tenant's."""
-        names: list[str] = []
         base = self.routes.get(route or "") or self.routes.get(model or "") or self.default
-        if base is not None:
-            names.append(base)
-        extra = self.tenants.get(tenant or "")
-        if extra is not None and extra not in names:
-            names.append(extra)
-        return [self.policy(name) for name in names]
+        names = _names(base) + _names(self.tenants.get(tenant or ""))
+        return [self.policy(name) for name in dict.fromkeys(names)]
 
     def checks_for(
         self,

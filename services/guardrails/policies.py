@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -48,6 +49,12 @@ class GuardPolicies:
         # Fail at configuration time, not on the first request a policy sees.
         for policy in config.policies:
             self._combine((policy.name,))
+
+    async def prepare(self) -> None:
+        """Get every check ready (embed the example corpora), so that the first requests
+        do not spend their checks' time budgets on it."""
+        checks = [check for check in self._checks.values() if hasattr(check, "prepare")]
+        await asyncio.gather(*(check.prepare() for check in checks))  # type: ignore[union-attr]
 
     def for_request(
         self, *, route: str | None, model: str | None, tenant: str | None

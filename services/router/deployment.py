@@ -6,6 +6,8 @@ Ray Serve's gRPC proxy calls the methods named after the RPCs.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
@@ -33,6 +35,8 @@ from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from services.routing.tokens import HuggingFaceTokenCounter
 
+logger = logging.getLogger(__name__)
+
 
 class RouterUserConfig(BaseModel):
     """The router's Ray Serve user_config."""
@@ -42,6 +46,13 @@ class RouterUserConfig(BaseModel):
     models: list[ServedModel]
     routing: RoutingConfig
     guardrails: GuardrailsConfig = GuardrailsConfig()
+
+
+async def _prepare(policies: GuardPolicies) -> None:
+    try:
+        await policies.prepare()
+    except Exception as error:  # the embedder may still be starting: checks retry on use
+        logger.warning("guard checks not prepared yet: %s", type(error).__name__)
 
 
 http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
@@ -61,10 +72,11 @@ class RouterDeployment:
             embedder=SharedEmbedder(self._embedder), judge=BackendJudge(backend)
         )
         self._guard_policies: GuardPolicies | None = None
+        self._preparing: asyncio.Task[None] | None = None
         self._token_counter = HuggingFaceTokenCounter({})
         self._tokenizer_sources: dict[str, str] = {}
 
-    def reconfigure(self, user_config: dict) -> None:
+    async def reconfigure(self, user_config: dict) -> None:
         """Ray Serve calls this with the user_config: live model and route changes, no
         restart."""
         live = RouterUserConfig.model_validate(user_config)
@@ -77,12 +89,15 @@ class RouterDeployment:
         table = RoutingTable(
             live.routing, embedder=self._embedder, token_counter=self._token_counter
         )
+        if live.guardrails.counts_tokens:
+            self._token_counter.preload(sources)
         policies = self._guard_policies
         if policies is None or policies.config != live.guardrails:
             # Built checks (a PII engine, embedded attack corpora) are kept while the
             # guard policies stay the same.
             policies = GuardPolicies(live.guardrails, self._check_services)
             self._guard_policies = policies
+            self._preparing = asyncio.create_task(_prepare(policies))
         guardrails = Guardrails(policies, self._token_counter, self._router.guardrails.audit)
         self._router.reconfigure(ModelCatalog(live.models), table, guardrails)
 

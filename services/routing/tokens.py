@@ -1,13 +1,14 @@
 """Counting a request's prompt tokens with a served model's own tokenizer.
 
-Only rules with a prompt-length bound need this, and only when they are evaluated.
+Rules with a prompt-length bound and the ``max_prompt_tokens`` guard check need this.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +47,16 @@ class HuggingFaceTokenCounter:
         # event loop, and a fast tokenizer is never used from two threads at once (it
         # mutates its truncation state per call, which fails under concurrency).
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="token-counter")
+
+    def preload(self, models: Iterable[str]) -> None:
+        """Load these models' tokenizers in the background now, so that the first request
+        that needs one does not wait ~1 s for it (a load that fails is reported then)."""
+        for model in models:
+            self._worker.submit(self._load_quietly, model)
+
+    def _load_quietly(self, model: str) -> None:
+        with contextlib.suppress(TokenizerUnavailableError):
+            self._tokenizer(model)
 
     async def count(self, model: str, facts: RequestFacts) -> int:
         if facts.prompts and all(isinstance(p, tuple) for p in facts.prompts):

@@ -129,6 +129,11 @@ class InjectionCheck:
             heuristics=config.heuristics,
         )
 
+    async def prepare(self) -> None:
+        """Embed the known attacks now rather than on the first prompt."""
+        if self._index is not None and self._embedder is not None:
+            await self._index.matrix(self._embedder)
+
     async def scan(self, text: str, context: GuardContext) -> list[Finding]:
         normalized = normalize(text)
         if self._heuristics and (has_hidden_characters(text) or matches_heuristics(normalized)):

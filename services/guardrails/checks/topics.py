@@ -49,6 +49,10 @@ class TopicsCheck:
     def from_config(cls, config: TopicsCheckConfig, embedder: Embedder) -> TopicsCheck:
         return cls(config.check_name, config.topics, embedder, threshold=config.threshold)
 
+    async def prepare(self) -> None:
+        """Embed the topics' examples now rather than on the first prompt."""
+        await self._index.matrix(self._embedder)
+
     async def scan(self, text: str, context: GuardContext) -> list[Finding]:
         scores = await self.similarities(text)
         return [

@@ -161,3 +161,19 @@ def test_config_is_frozen() -> None:
     check = RegexCheckConfig(patterns={"a": "a"})
     with pytest.raises(ValidationError):
         check.action = "flag"  # type: ignore[misc]
+
+
+def test_a_binding_may_name_several_policies_run_in_order() -> None:
+    config = GuardrailsConfig.model_validate(
+        {
+            "policies": [
+                {"name": "a", "checks": [{"type": "secrets"}]},
+                {"name": "b", "checks": [{"type": "keywords", "words": ["x"]}]},
+            ],
+            "default": ["a", "b"],
+            "tenants": {"t": ["b"]},
+        }
+    )
+    assert [p.name for p in config.policies_for(route="r", tenant="t")] == ["a", "b"]
+    with pytest.raises(ValueError, match="routes.r: unknown policy 'c'"):
+        GuardrailsConfig.model_validate({**config.model_dump(), "routes": {"r": ["a", "c"]}})

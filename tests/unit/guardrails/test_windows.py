@@ -106,3 +106,13 @@ async def test_shared_embedder_forgets_failures_and_evicts_old_vectors() -> None
     for text in ("attack", "cake", "weapon", "attack"):
         await small.embed([text])
     assert inner.calls == [["attack"], ["cake"], ["weapon"], ["attack"]]
+
+
+async def test_a_caller_giving_up_does_not_cancel_the_examples_embedding() -> None:
+    embedder = KeywordEmbedder(delay=0.05)
+    index = ExampleIndex(["attack one", "cake two"])
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await index.matrix(embedder)
+    matrix = await index.matrix(embedder)
+    assert matrix.shape[0] == 2 and len(embedder.calls) == 1
