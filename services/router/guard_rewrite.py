@@ -22,10 +22,7 @@ from services.guardrails.outcome import GuardOutcome
 from services.guardrails.pipeline import GuardPipeline
 from services.guardrails.redaction import Span, apply_spans, merge_spans
 from services.guardrails.stream import StreamGuard
-from services.router.requests import (
-    OpenAIRequest,
-    OpenAIResponse,
-)
+from services.router.requests import ChatCompletionRequest, OpenAIRequest, OpenAIResponse
 from services.router.types import RequestFacts
 
 # Joins the prompt's texts for one scan; no finding of ours spans a blank line.
@@ -82,7 +79,7 @@ class _PromptTexts:
 
 def _prompt_texts(body: dict[str, Any]) -> _PromptTexts:
     found = _PromptTexts()
-    if "messages" in body:
+    if isinstance(body.get("messages"), list):
         for message in body["messages"]:
             user = message.get("role") == "user"
             content = message.get("content")
@@ -114,7 +111,9 @@ async def guard_prompt(
     pipeline: GuardPipeline, request: OpenAIRequest, context: GuardContext
 ) -> tuple[OpenAIRequest, GuardOutcome]:
     """The request with the prompt's redactions applied, and what was decided."""
-    body = request.model_dump(exclude_unset=True)
+    field = "messages" if isinstance(request, ChatCompletionRequest) else "prompt"
+    # A copy of the prompt only: redactions are written into it, the request stays as is.
+    body = {field: request.model_dump(include={field})[field]}
     prompt = _prompt_texts(body)
     spans = await pipeline.only("window").scan_async(_SEPARATOR.join(prompt.texts), context)
     if spans.blocked:
@@ -134,7 +133,7 @@ async def guard_prompt(
         return request, outcome
     for write, text in zip(prompt.writers, redacted, strict=True):
         write(text)
-    return type(request).model_validate(body), outcome
+    return request.model_copy(update=body), outcome
 
 
 def _split_back(texts: Sequence[str], redactions: Sequence[Finding]) -> list[str]:

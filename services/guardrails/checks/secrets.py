@@ -10,6 +10,28 @@ Plugins left out: the entropy ones (they flag plain English), keyword and basic-
 (assignment heuristics, noisy on prose and short values), Artifactory (``AP[0-9A-F]...``
 fires on upper-case words), IBM/SoftLayer/Cloudant (keyword-assignment heuristics), and
 public IPs (the PII check owns IP addresses).
+
+Streaming window. ``max_match_chars`` is ``STREAM_WINDOW_CHARS`` (256), not the length of
+the longest secret: a private key block (~3.3k for RSA-4096) or a long JWT would otherwise
+make every stream hold back and rescan kilobytes per delta. What is longer than the window
+is covered by a second rule instead: a finding that may still grow runs to the end of the
+scanned text. The stream guard never cuts inside a redaction, so such a finding holds back
+everything from its start until it is complete (then it is redacted as one span), and for a
+``block`` action it blocks as soon as its start leaves the window.
+
+- Private keys: a BEGIN line (PEM armour or a PuTTY header) starts a block that runs to the
+  first END marker after it, however far, or, with no END, to the end of the text. So an
+  unterminated or truncated key block is redacted (or blocked) to the end in a whole-text
+  scan too: everything after a BEGIN line may be key material, and the stream, which has
+  not seen the END yet, must treat it so. A lone END without its BEGIN is not reported: the
+  stream could not hold back the lines before an END it has not seen.
+- JWTs: a complete JWT is bounded by nothing but ``_MAX_TOKEN_CHARS``. One still being
+  written when the text ends (``eyJ...`` with its header and payload not yet decodable) is
+  reported to the end of the text, so a truncated JWT at the very end of a whole text is
+  redacted too; a header that is complete and not JSON rules it out.
+- Other tokens fit the window (the longest, OpenAI project keys and Azure account keys, are
+  under 200 characters), or their pattern is greedy to the end of the text once matched
+  (PyPI, GitLab agent, Slack, npm), which holds them the same way.
 """
 
 from __future__ import annotations
@@ -63,20 +85,24 @@ _AWS_KEY_ID = AWSKeyDetector.denylist[0]
 _VALUE_IN_GROUP = (AWSKeyDetector, NpmDetector)
 _JWT_TAIL = re.compile(r"[A-Za-z0-9_\-+/=]*")
 
-# A PEM / OpenSSH / PGP private key, BEGIN through END. 4,096 chars covers an RSA-4096 key
-# (PKCS#1/PKCS#8 ~3.3k, OpenSSH ~3.4k with line breaks) and every EC/Ed25519 key. A longer
-# block (RSA-8192 ~6.4k) with no END in reach is reported from BEGIN to the end of its base64
-# body; an END whose BEGIN is out of view is reported with the base64 lines before it.
-MAX_PRIVATE_KEY_CHARS = 4096
+# The streaming hold-back: every token the check matches that is not held by running to the
+# end of the text (see the module docstring) is shorter, context included (the longest:
+# OpenAI project keys ~170, AWS secret keys with their "aws_secret_access_key = " ~95).
+STREAM_WINDOW_CHARS = 256
 _BLOCK_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 _PUTTY_END = re.compile(r"Private-MAC: *[0-9a-fA-F]+")
-# Base64 body lines (and PEM headers such as "Proc-Type: 4,ENCRYPTED") after a BEGIN line.
-# The last line may be cut (a stream window ends mid-line): it belongs to the body too.
-_BODY = re.compile(r"(?:[ \t]*(?:[A-Za-z0-9+/=]+|[A-Za-z-]+: [^\n]*)[ \t]*(?:\r?\n|\Z))*")
-_BASE64_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*\r?")
 _ENCRYPTED_PKCS8 = re.compile(r"BEGIN ENCRYPTED PRIVATE KEY")
-# Longest single-token secret kept: a GitLab agent token (glagent- + 1,024) or a JWT.
+# Longest single-token secret kept: a GitLab agent token (glagent- + 1,024) or a JWT. Bounds
+# how long one token can hold a stream back.
 _MAX_TOKEN_CHARS = 2048
+# A JWT still being written at the end of the text, in the plugin's own character class (a
+# held prefix must be one it can match; its "9-_" is a range, so "-" is not in it): a header,
+# then perhaps a "." and part of a payload.
+_JWT_CHARS = r"[A-Za-z0-9-_=]"
+_JWT_UNFINISHED = re.compile(rf"eyJ{_JWT_CHARS}*(?:\.{_JWT_CHARS}*)?\Z")
+# Shorter unfinished JWTs at the end of a whole text are left alone: the stream window holds
+# them anyway (this must stay <= STREAM_WINDOW_CHARS), and "eyJ" alone is no secret.
+_MIN_UNFINISHED_JWT_CHARS = 16
 
 
 class SecretsCheck:
@@ -91,10 +117,11 @@ class SecretsCheck:
 
     @property
     def max_match_chars(self) -> int:
-        return MAX_PRIVATE_KEY_CHARS
+        return STREAM_WINDOW_CHARS
 
     def scan(self, text: str) -> list[Finding]:
         findings = list(self._tokens(text))
+        findings.extend(self._unfinished_jwt(text))
         findings.extend(self._private_keys(text))
         return merge_overlaps(findings)
 
@@ -118,6 +145,17 @@ class SecretsCheck:
                         end = _JWT_TAIL.match(text, end).end()
                     yield Finding(self.name, found, m.start(group), end)
 
+    def _unfinished_jwt(self, text: str) -> Iterator[Finding]:
+        """A JWT the text ends inside of, before the plugin can validate it: to the end."""
+        m = _JWT_UNFINISHED.search(text, max(0, len(text) - _MAX_TOKEN_CHARS))
+        if m is None or len(m.group(0)) < _MIN_UNFINISHED_JWT_CHARS:
+            return
+        header, dot, _ = m.group(0).partition(".")
+        # A complete header that is not JSON can never validate: nothing to hold.
+        if dot and not JwtTokenDetector.is_formally_valid(header):
+            return
+        yield Finding(self.name, "JWT", m.start(), len(text))
+
     def _private_keys(self, text: str) -> Iterator[Finding]:
         for pattern in self._key_markers:
             for m in pattern.finditer(text):
@@ -130,37 +168,9 @@ class SecretsCheck:
                 ):
                     continue
                 start = m.start() if m.group(0).startswith("PuTTY") else start
-                yield Finding(self.name, "PRIVATE_KEY", start, self._block_end(text, m))
-        # An END whose BEGIN fell out of view (a streaming window): its body is still secret.
-        for m in _BLOCK_END.finditer(text):
-            yield Finding(self.name, "PRIVATE_KEY", _body_start(text, m.start()), m.end())
-
-    @staticmethod
-    def _block_end(text: str, begin: re.Match[str]) -> int:
-        limit = min(len(text), begin.start() + MAX_PRIVATE_KEY_CHARS)
-        end = (_PUTTY_END if begin.group(0).startswith("PuTTY") else _BLOCK_END).search(
-            text, begin.end(), limit
-        )
-        if end:
-            return end.end()
-        # No END in reach: the marker line, then every base64 / header line after it.
-        line_end = text.find("\n", begin.end())
-        if line_end < 0:
-            return len(text)
-        return _BODY.match(text, line_end + 1).end()
-
-
-def _body_start(text: str, end_marker: int) -> int:
-    """Where the base64 lines right before an END marker begin (at most the bound back)."""
-    if end_marker > 0 and text[end_marker - 1] != "\n":
-        return end_marker
-    start = end_marker
-    floor = max(0, end_marker - MAX_PRIVATE_KEY_CHARS)
-    while start > floor:
-        line_start = text.rfind("\n", floor, start - 1) + 1
-        if line_start <= floor and floor > 0:
-            break
-        if not _BASE64_LINE.fullmatch(text, line_start, start - 1):
-            break
-        start = line_start
-    return start
+                end = (_PUTTY_END if m.group(0).startswith("PuTTY") else _BLOCK_END).search(
+                    text, m.end()
+                )
+                # No END (yet): the rest may all be key material, and a stream must hold it
+                # back until the END shows up (see the module docstring).
+                yield Finding(self.name, "PRIVATE_KEY", start, end.end() if end else len(text))
