@@ -70,10 +70,13 @@ class GuardViolation(ClientError):
 
     openai_type = "guardrail_violation"
 
-    def __init__(self, check: str, category: str, *, direction: str = "input") -> None:
+    def __init__(
+        self, check: str, category: str, *, direction: str = "input", param: str | None = None
+    ) -> None:
         what = "prompt" if direction == "input" else "completion"
         super().__init__(
-            f"The {what} was blocked by guardrail check '{check}' (category {category})."
+            f"The {what} was blocked by guardrail check '{check}' (category {category}).",
+            param=param,
         )
         self.check = check
         self.category = category

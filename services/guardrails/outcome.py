@@ -55,15 +55,16 @@ class GuardOutcome:
     def blocked(self) -> bool:
         return self.blocked_by is not None
 
-    def violation(self) -> GuardViolation | None:
+    def violation(self, param: str | None = None) -> GuardViolation | None:
+        """The error for a block; ``param`` names the request field that was refused."""
         if self.blocked_by is None:
             return None
         return GuardViolation(
-            self.blocked_by.check, self.blocked_by.category, direction=self.direction
+            self.blocked_by.check, self.blocked_by.category, direction=self.direction, param=param
         )
 
-    def raise_if_blocked(self) -> None:
-        violation = self.violation()
+    def raise_if_blocked(self, param: str | None = None) -> None:
+        violation = self.violation(param)
         if violation is not None:
             raise violation
 

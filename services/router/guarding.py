@@ -18,7 +18,12 @@ from services.guardrails.outcome import GuardOutcome
 from services.guardrails.pipeline import GuardPipeline
 from services.guardrails.policies import GuardPolicies
 from services.router.guard_rewrite import GuardedStream, guard_context, guard_prompt, guard_response
-from services.router.requests import ChatCompletionRequest, OpenAIRequest, OpenAIResponse
+from services.router.requests import (
+    ChatCompletionRequest,
+    OpenAIRequest,
+    OpenAIResponse,
+    input_field,
+)
 from services.router.types import RequestFacts, RoutingHints
 from services.routing.tokens import TokenCounter
 
@@ -31,12 +36,14 @@ class GuardSession:
     context: GuardContext
     audit_context: AuditContext
     audit: GuardAudit
+    prompt_field: str = "messages"
+    """The request field a blocked prompt is reported against (``messages`` or ``prompt``)."""
     outcomes: list[GuardOutcome] = field(default_factory=list)
 
     def record(self, outcome: GuardOutcome) -> None:
         self.outcomes.append(outcome)
         self.audit.record(outcome, self.audit_context)
-        outcome.raise_if_blocked()
+        outcome.raise_if_blocked(self.prompt_field if outcome.direction == "input" else None)
 
     async def check_response(self, response: OpenAIResponse) -> OpenAIResponse:
         if not self.output.checks:
@@ -113,6 +120,7 @@ class Guardrails:
                 policies=guards.policies,
             ),
             self.audit,
+            prompt_field=input_field(request),
         )
         if guards.input.checks:
             request, outcome = await guard_prompt(guards.input, request, context)

@@ -110,6 +110,7 @@ async def test_a_blocked_prompt_never_reaches_a_model_and_is_not_echoed() -> Non
         await router(backend).generate(chat("this is forbidden"), RoutingHints(model="alpha"))
     assert backend.calls == []
     assert (caught.value.check, caught.value.category) == ("keywords", "KEYWORD")
+    assert caught.value.param == "messages"
     assert "forbidden" not in caught.value.message
 
 
