@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -55,7 +56,11 @@ def test_unary_deadline_is_deadline_exceeded_and_aborts(
 def test_overload_is_resource_exhausted_and_accepted_requests_finish(
     cluster: RunningCluster,
 ) -> None:
-    def one_call(_: int) -> str:
+    def one_call(index: int) -> str:
+        # Arrivals 100 ms apart, as traffic comes: requests that reach Ray Serve's handle in
+        # the same instant all count as queued until it has assigned them one by one, so a
+        # simultaneous burst is refused beyond max_queued_requests + 1 even with free slots.
+        time.sleep(index * 0.1)
         with FleetClient(cluster.endpoints.grpc, timeout=120, max_retries=0) as client:
             try:
                 client.generate(model=SMALL_QUEUE_MODEL, prompt="load", max_tokens=400)
