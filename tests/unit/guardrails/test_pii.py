@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import random
+import re
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from services.guardrails.checks.pii import PII_CATEGORIES, PiiCheck, merge_overlaps
+from services.guardrails.checks.pii import (
+    _PHONE_RUN,
+    _PLAIN_RUN,
+    DEFAULT_PHONE_REGIONS,
+    PII_CATEGORIES,
+    PiiCheck,
+    _phone_spans,
+    _region_rules,
+    merge_overlaps,
+)
 from services.guardrails.findings import Finding
 
 
@@ -219,3 +231,68 @@ def test_findings_carry_the_check_name_and_categories_are_known(pii: PiiCheck) -
     assert finding.placeholder == "<EMAIL>"
     assert set(PII_CATEGORIES) == {"EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"}
     assert pii.max_match_chars >= 254
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4924 8984 2266 5327 on file",  # DE read it as +49 24 8984 22665327
+        "card 4111-1111-1111-1684 on file",  # DE read "1684" as a local number
+        "shipped on 2024-05-12, paid",
+    ],
+)
+def test_dates_and_card_layouts_hold_no_phone(pii: PiiCheck, text: str) -> None:
+    assert [c for c, _ in spans(pii, text)] == []
+    assert pii.scan(text) == pii.scan_whole_text(text)
+
+
+def test_iso_dates_are_no_phones_for_phonenumbers_either() -> None:
+    # The date decision changes nothing today (all 595,200 date/region pairs were checked).
+    rng = random.Random(5)
+    for _ in range(40):
+        date = f"{rng.randint(1900, 2099)}-{rng.randint(1, 12):02d}-{rng.randint(1, 31):02d}"
+        for region in DEFAULT_PHONE_REGIONS:
+            assert not list(phonenumbers.PhoneNumberMatcher(f" {date} ", region, leniency=2))
+
+
+def _plain_runs(rng: random.Random) -> list[str]:
+    """Digit groupings and national numbers of many regions, as the metadata filter sees."""
+    runs = []
+    for region in ("US", "GB", "DE", "FR", "IL", "IN", "BR", "AR", "JP", "GD", "NF", "SM"):
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                runs.append(phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    for _ in range(60):
+        blocks = [str(rng.randint(0, 10 ** rng.randint(1, 8))) for _ in range(rng.randint(1, 4))]
+        runs.append("".join(b + rng.choice([" ", "-", ".", "/", ""]) for b in blocks).strip("-./ "))
+    return runs
+
+
+@pytest.mark.parametrize("region", [*DEFAULT_PHONE_REGIONS, "AR", "JP", "GD", "NF", "SM"])
+def test_the_metadata_filter_never_skips_a_run_the_matcher_reads(region: str) -> None:
+    rules = _region_rules(region)
+    for value in _plain_runs(random.Random(region)):
+        for run in _PHONE_RUN.finditer(value):
+            if not _PLAIN_RUN.fullmatch(run[0]):
+                continue
+            blocks, digits = [], ""
+            for block in re.finditer("[0-9]+", run[0]):
+                blocks.append((len(digits), len(digits) + len(block[0])))
+                digits += block[0]
+            if rules.may_find(digits, blocks):
+                continue
+            found = phonenumbers.PhoneNumberMatcher(f" {run[0]} ", region, leniency=2)
+            assert not list(found), (region, run[0])
+
+
+def test_an_international_number_read_by_one_region_is_what_all_read() -> None:
+    regions = DEFAULT_PHONE_REGIONS
+    for value in ["+44 20 7946 0958", "+1 415-555-2671", "+49 30 901820 x 12", "+0 20 7946 0958"]:
+        window = f" {value} "
+        expected = {
+            (m.start, m.end)
+            for region in regions
+            for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=2)
+        }
+        assert set(_phone_spans(window, 1, len(value) + 1, regions)) == expected, value
