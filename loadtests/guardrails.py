@@ -22,6 +22,7 @@ import random
 from timing import report, time_calls
 
 from services.embedder.examples import InProcessEmbedder
+from services.embedder.model import SentenceEmbedder
 from services.guardrails.check_config import InjectionCheckConfig, TopicsCheckConfig
 from services.guardrails.checks.injection import InjectionCheck
 from services.guardrails.checks.patterns import KeywordCheck, RegexCheck
@@ -104,14 +105,15 @@ async def stream_once(pipeline: GuardPipeline, text: str) -> None:
     await guard.finish()
 
 
-def embedding_pipeline(rules: list[TextCheck]) -> GuardPipeline:
-    from services.embedder.model import SentenceEmbedder
-
+def embedding_pipeline(
+    rules: list[TextCheck], model: SentenceEmbedder, max_windows: int
+) -> GuardPipeline:
     # One embedder for both checks, as the router gives them: each window is embedded once
     # per scan (no cache across scans: max_entries 0).
-    embedder = SharedEmbedder(InProcessEmbedder(SentenceEmbedder(threads=1)), max_entries=0)
-    injection = InjectionCheck.from_config(InjectionCheckConfig(), embedder)
-    topics = TopicsCheck.from_config(TopicsCheckConfig(topics=TOPICS), embedder)
+    embedder = SharedEmbedder(InProcessEmbedder(model), max_entries=0)
+    windows = {"max_windows": max_windows}
+    injection = InjectionCheck.from_config(InjectionCheckConfig(**windows), embedder)
+    topics = TopicsCheck.from_config(TopicsCheckConfig(topics=TOPICS, **windows), embedder)
     checks = [GuardedCheck(check, "redact") for check in rules]
     checks += [GuardedCheck(check, timeout_ms=10_000) for check in (injection, topics)]
     return GuardPipeline(checks, "input")
@@ -146,14 +148,18 @@ def main() -> None:
         [t / deltas for t in timings],
         digits=3,
     )
-    if args.embedding:
-        embedded = embedding_pipeline(list(checks.values()))
+    if not args.embedding:
+        return
+    model = SentenceEmbedder(threads=1)
+    for max_windows in (8, 4):
+        embedded = embedding_pipeline(list(checks.values()), model, max_windows)
         loop.run_until_complete(embedded.scan_async(fresh[0]))  # embeds the examples once
         texts = iter(fresh[1:])
         timings = time_calls(
-            lambda: loop.run_until_complete(embedded.scan_async(next(texts))), args.embedding
+            lambda p=embedded, t=texts: loop.run_until_complete(p.scan_async(next(t))),
+            args.embedding,
         )
-        report("all rules + injection + topics, fresh", timings)
+        report(f"all rules + injection + topics ({max_windows} windows), fresh", timings)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,16 @@ class MaxPromptTokensCheckConfig(WholeTextCheck):
 Similarity = Annotated[float, Field(gt=0, le=1)]
 
 
-class InjectionCheckConfig(WholeTextCheck):
+class EmbeddingCheck(WholeTextCheck):
+    """A check that compares the text's windows to example texts with the embedder."""
+
+    max_windows: Annotated[int, Field(ge=1, le=32)] = 8
+    """Sentence windows of the text embedded per scan (the head, the tail and evenly spaced
+    ones between): cost grows with it (~4 ms per window on one CPU thread), coverage of a
+    long prompt's middle too. Checks of one policy with the same value share embeddings."""
+
+
+class InjectionCheckConfig(EmbeddingCheck):
     """Prompt injection and jailbreaks: normalisation and heuristics, then the nearest
     known attack by embedding similarity (the shared embedder deployment)."""
 
@@ -185,7 +194,7 @@ class InjectionCheckConfig(WholeTextCheck):
 TOPIC_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 
-class TopicsCheckConfig(WholeTextCheck):
+class TopicsCheckConfig(EmbeddingCheck):
     """Banned topics: the text is near a topic's description or examples (embedder)."""
 
     type: Literal["topics"] = "topics"

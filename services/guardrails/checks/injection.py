@@ -17,7 +17,7 @@ from services.embedder.examples import ExampleIndex
 from services.guardrails.check_config import InjectionCheckConfig
 from services.guardrails.checks.attacks import BUILTIN_ATTACKS
 from services.guardrails.checks.normalize import fold_leetspeak, has_hidden_characters, normalize
-from services.guardrails.checks.windows import text_windows
+from services.guardrails.checks.windows import MAX_WINDOWS, text_windows
 from services.guardrails.findings import Finding, GuardContext
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class InjectionCheck:
         attacks: Sequence[str] = (),
         threshold: float = 0.75,
         heuristics: bool = True,
+        max_windows: int = MAX_WINDOWS,
     ) -> None:
         if attacks and embedder is None:
             raise ValueError(f"check '{name}' compares against attacks but has no embedder")
@@ -116,6 +117,7 @@ class InjectionCheck:
         self.threshold = threshold
         self._embedder = embedder
         self._heuristics = heuristics
+        self._max_windows = max_windows
         self._index = ExampleIndex(attacks) if attacks else None
 
     @classmethod
@@ -127,6 +129,7 @@ class InjectionCheck:
             attacks=list(dict.fromkeys(attacks)),
             threshold=config.threshold,
             heuristics=config.heuristics,
+            max_windows=config.max_windows,
         )
 
     async def prepare(self) -> None:
@@ -146,7 +149,7 @@ class InjectionCheck:
     async def similarity(self, normalized: str) -> float | None:
         """The best similarity of any window of the (normalised) text to any known attack;
         None when there is nothing to compare."""
-        windows = text_windows(normalized)
+        windows = text_windows(normalized, max_windows=self._max_windows)
         if self._index is None or self._embedder is None or not windows:
             return None
         similarities = await self._index.similarities(self._embedder, windows)

@@ -10,7 +10,7 @@ import numpy as np
 from services.embedder.examples import ExampleIndex
 from services.guardrails.check_config import TopicsCheckConfig
 from services.guardrails.checks.normalize import normalize
-from services.guardrails.checks.windows import text_windows
+from services.guardrails.checks.windows import MAX_WINDOWS, text_windows
 from services.guardrails.findings import Finding, GuardContext
 
 if TYPE_CHECKING:
@@ -31,11 +31,13 @@ class TopicsCheck:
         embedder: Embedder,
         *,
         threshold: float = 0.5,
+        max_windows: int = MAX_WINDOWS,
     ) -> None:
         if not topics or not all(topics.values()):
             raise ValueError(f"check '{name}' needs at least one text for every topic")
         self.name = name
         self.threshold = threshold
+        self._max_windows = max_windows
         self._embedder = embedder
         self._index = ExampleIndex([text for texts in topics.values() for text in texts])
         # Row ranges per topic, so one maximum per topic is a slice, not a mask per scan.
@@ -47,7 +49,13 @@ class TopicsCheck:
 
     @classmethod
     def from_config(cls, config: TopicsCheckConfig, embedder: Embedder) -> TopicsCheck:
-        return cls(config.check_name, config.topics, embedder, threshold=config.threshold)
+        return cls(
+            config.check_name,
+            config.topics,
+            embedder,
+            threshold=config.threshold,
+            max_windows=config.max_windows,
+        )
 
     async def prepare(self) -> None:
         """Embed the topics' examples now rather than on the first prompt."""
@@ -63,7 +71,7 @@ class TopicsCheck:
 
     async def similarities(self, text: str) -> dict[str, float]:
         """Each topic's (upper-cased) best similarity to any window of ``text``."""
-        windows = text_windows(normalize(text))
+        windows = text_windows(normalize(text), max_windows=self._max_windows)
         if not windows:
             return {}
         similarities = await self._index.similarities(self._embedder, windows)
