@@ -17,13 +17,16 @@ digits now, 16 later), so blocks and flags act only once final (starting before
 
 Checks that judge the completion as a whole (a judge model, banned topics) cannot work on a
 window: they read everything received so far every ``running_every`` characters and at the
-end. Text they object to may already be out by then (holding the whole completion back would
-end streaming), so their block stops the stream at the next step. Checks that only make
-sense on the complete text (valid JSON) run once, at ``finish()``, on what was sent.
+end. They run in the background (a judge call takes ~100 ms; the stream does not wait for
+it) and their verdict applies at the first step after it is back. Text they object to may
+already be out by then (holding the whole completion back would end streaming), so their
+block stops the stream there. Checks that only make sense on the complete text (valid JSON)
+run once, at ``finish()``, on what was sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -67,7 +70,8 @@ class StreamGuard:
         self.window = max(window, self._pipeline.max_match_chars)
         self.running_every = running_every
         self._received = ""
-        self._judged_chars = 0  # of ``_received``, when the running checks last ran
+        self._judged_chars = 0  # of ``_received``, when the running checks last started
+        self._judging: asyncio.Task[Verdict] | None = None
         self._sent: list[str] = []
         self._pending = ""
         self._offset = 0  # characters of the completion before ``_pending``
@@ -82,8 +86,15 @@ class StreamGuard:
         self._pending += delta
         self._received += delta
         step = await self._advance(final=False)
-        if not step.blocked and len(self._received) - self._judged_chars >= self.running_every:
-            step = await self._judge(self._running, self._received, step)
+        if not step.blocked and self._judging is not None and self._judging.done():
+            step = self._apply(self._judging.result(), step)
+            self._judging = None
+        due = len(self._received) - self._judged_chars >= self.running_every
+        if not step.blocked and self._running.checks and self._judging is None and due:
+            self._judged_chars = len(self._received)
+            self._judging = asyncio.ensure_future(
+                self._running.evaluate_async(self._received, self._context)
+            )
         return step
 
     async def finish(self) -> StreamStep:
@@ -91,17 +102,27 @@ class StreamGuard:
         if self._blocked is not None:
             return StreamStep("", self._blocked)
         step = await self._advance(final=True)
+        if not step.blocked and self._judging is not None:
+            step = self._apply(await self._judging, step)
+            self._judging = None
         if not step.blocked and self._running.checks and self._judged_chars < len(self._received):
-            step = await self._judge(self._running, self._received, step)
+            self._judged_chars = len(self._received)
+            step = self._apply(
+                await self._running.evaluate_async(self._received, self._context), step
+            )
         if not step.blocked and self._final.checks:
-            step = await self._judge(self._final, "".join(self._sent), step)
+            sent = "".join(self._sent)
+            step = self._apply(await self._final.evaluate_async(sent, self._context), step)
         return step
 
-    async def _judge(self, pipeline: GuardPipeline, text: str, step: StreamStep) -> StreamStep:
-        """Run whole-text checks; on a block, hold back ``step``'s text too."""
-        if pipeline is self._running:
-            self._judged_chars = len(text)
-        verdict = await pipeline.evaluate_async(text, self._context)
+    def cancel(self) -> None:
+        """Stop a whole-text check still running (the stream ended early)."""
+        if self._judging is not None:
+            self._judging.cancel()
+            self._judging = None
+
+    def _apply(self, verdict: Verdict, step: StreamStep) -> StreamStep:
+        """A whole-text verdict; on a block, ``step``'s text is held back too."""
         self._note_failures(verdict)
         self._record((), verdict.flag, 0)
         if verdict.block is None:

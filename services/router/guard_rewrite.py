@@ -219,9 +219,13 @@ class GuardedStream:
 
     async def rewrite(self, chunks: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
         # Closing the source at once on a block is what aborts the engine request.
-        async with aclosing(chunks):
-            async for sse in self._guarded(chunks):
-                yield sse
+        try:
+            async with aclosing(chunks):
+                async for sse in self._guarded(chunks):
+                    yield sse
+        finally:
+            for guard in self._guards.values():
+                guard.cancel()
 
     async def _guarded(self, chunks: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
         async for sse in chunks:

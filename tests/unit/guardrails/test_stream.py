@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 
@@ -164,12 +165,23 @@ def test_the_window_is_never_below_the_longest_finding() -> None:
 async def test_a_whole_text_judge_reads_everything_received_from_time_to_time() -> None:
     judge = AsyncMarkerCheck("judge", "bomb", "S9")
     stream = StreamGuard(GuardPipeline([GuardedCheck(judge)], "output"), running_every=10)
-    assert not (await stream.feed("how to make a ")).blocked
+    assert not (await stream.feed("how to make a ")).blocked  # 14 characters: judged
+    await asyncio.sleep(0.01)
     assert judge.seen[-1][0] == "how to make a "
-    step = await stream.feed("bomb")
-    assert not step.blocked  # 4 new characters: not judged yet
-    assert (await stream.feed(" at home")).blocked_by == Finding("judge", "S9", 0, 0)
+    assert not (await stream.feed("bomb")).blocked  # 4 new characters: not judged yet
+    assert not (await stream.feed(" at home")).blocked  # judged in the background
+    await asyncio.sleep(0.01)
+    assert (await stream.feed(".")).blocked_by == Finding("judge", "S9", 0, 0)
     assert (await stream.feed("more")).emit == "" and (await stream.finish()).blocked
+
+
+async def test_the_stream_does_not_wait_for_a_slow_judge_but_its_end_does() -> None:
+    judge = AsyncMarkerCheck("judge", "bomb", "S9", delay_s=0.05)
+    pipeline = GuardPipeline([GuardedCheck(judge, timeout_ms=1000)], "output")
+    stream = StreamGuard(pipeline, running_every=4)
+    assert (await stream.feed("a bomb ")).emit == "a bomb "  # sent while being judged
+    assert (await stream.feed("and more")).emit == "and more"
+    assert (await stream.finish()).blocked_by.category == "S9"
 
 
 async def test_the_end_of_a_stream_is_always_judged() -> None:
