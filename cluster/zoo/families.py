@@ -37,6 +37,12 @@ def _rope(theta: float) -> dict[str, Any]:
     return {"rope_type": "default", "rope_theta": theta}
 
 
+# Llama 3.1's "llama3" rope scaling only changes positions beyond 8k; plain rope with its
+# theta is the same function inside our 2048-token window.
+def _llama_31() -> dict[str, Any]:
+    return {"head_dim": HEAD_DIM, "rope_parameters": _rope(5e5)}
+
+
 @dataclass(frozen=True)
 class ZooFamily:
     """One generated checkpoint: a tiny, random-weight model of a real architecture."""
@@ -112,9 +118,7 @@ FAMILIES: tuple[ZooFamily, ...] = (
         architecture="LlamaForCausalLM",
         model_type="llama",
         stands_in_for="meta-llama/Llama-3.1-8B-Instruct",
-        # Llama 3.1's "llama3" rope scaling only changes positions beyond 8k; plain rope with
-        # its theta is the same function inside our 2048-token window.
-        config={"head_dim": HEAD_DIM, "rope_parameters": _rope(5e5)},
+        config=_llama_31(),
         summary="dense GQA decoder",
     ),
     ZooFamily(
@@ -125,7 +129,7 @@ FAMILIES: tuple[ZooFamily, ...] = (
         # Llama Guard 3 is a Llama 3.1 8B fine-tuned to classify; the judge guard check asks
         # it with Llama Guard's own prompt. Its random weights answer noise until the
         # customization loop fine-tunes it.
-        config={"head_dim": HEAD_DIM, "rope_parameters": _rope(5e5)},
+        config=_llama_31(),
         summary="dense GQA decoder, the guardrails' safety judge",
     ),
     ZooFamily(

@@ -124,17 +124,32 @@ def guarded(cluster: RunningCluster, answer: str) -> Iterator[str]:
     apply_routes(cluster.config)
 
 
-def sse_events(response: httpx.Response) -> list[dict]:
-    events = []
-    for line in response.iter_lines():
-        payload = line.removeprefix("data: ")
-        if payload.startswith("{"):
-            events.append(json.loads(payload))
-    return events
+def stream_completion(
+    cluster: RunningCluster, max_tokens: int, headers: dict[str, str] | None = None
+) -> list[dict]:
+    """The events of a greedy streamed completion of PROMPT through the guarded route."""
+    body = {"model": GUARDED_ROUTE, "prompt": PROMPT, "max_tokens": max_tokens}
+    body |= {"temperature": 0, "stream": True}
+    url = f"{cluster.endpoints.http}/completions"
+    with httpx.stream("POST", url, json=body, headers=headers or {}, timeout=60) as response:
+        assert response.status_code == 200
+        payloads = (line.removeprefix("data: ") for line in response.iter_lines())
+        return [json.loads(payload) for payload in payloads if payload.startswith("{")]
 
 
-def streamed_text(events: list[dict]) -> str:
-    return "".join(c.get("text") or "" for e in events for c in e.get("choices", []))
+def choices(events: list[dict]) -> list[dict]:
+    return [choice for event in events for choice in event.get("choices", [])]
+
+
+def grpc_error(cluster: RunningCluster, method: str, request: fleet_pb2.GenerateRequest):  # noqa: ANN201 - grpc.RpcError is also a grpc.Call
+    """The error a call ends with (streams are read to their end)."""
+    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
+        stub = fleet_pb2_grpc.FleetServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            call = getattr(stub, method)(request, timeout=60)
+            if method == "GenerateStream":
+                list(call)
+    return caught.value
 
 
 def test_a_prompt_with_pii_is_redacted_and_the_response_says_so(
@@ -181,53 +196,37 @@ def test_a_secret_is_refused_over_grpc_with_the_check_in_trailing_metadata(
         routing=fleet_pb2.RoutingHints(model=GUARDED_ROUTE),
         sampling=fleet_pb2.SamplingParams(max_tokens=2),
     )
-    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
-        stub = fleet_pb2_grpc.FleetServiceStub(channel)
-        with pytest.raises(grpc.RpcError) as caught:
-            call = getattr(stub, method)(request, timeout=60)
-            if method == "GenerateStream":
-                list(call)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    metadata = dict(caught.value.trailing_metadata())
+    error = grpc_error(cluster, method, request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    metadata = dict(error.trailing_metadata())
     assert metadata["fleet-error-type"] == "guardrail_violation"
     assert metadata["fleet-guardrail-check"] == "secrets"
-    assert secret not in caught.value.details()
+    assert secret not in error.details()
 
 
 def test_model_text_split_across_stream_chunks_is_redacted_in_every_chunk(
     cluster: RunningCluster, answer: str, guarded: str
 ) -> None:
-    body = {"model": GUARDED_ROUTE, "prompt": PROMPT, "max_tokens": 48, "temperature": 0}
-    body["stream"] = True
-    url = f"{cluster.endpoints.http}/completions"
-    with httpx.stream("POST", url, json=body, timeout=60) as response:
-        assert response.status_code == 200
-        events = sse_events(response)
-    pieces = [c.get("text") or "" for e in events for c in e.get("choices", [])]
-    assert streamed_text(events) == answer.replace(guarded, "<CREDIT_CARD>")
+    streamed = choices(stream_completion(cluster, 48))
+    pieces = [choice.get("text") or "" for choice in streamed]
+    assert "".join(pieces) == answer.replace(guarded, "<CREDIT_CARD>")
     assert all(guarded not in piece for piece in pieces)
-    finishes = [c["finish_reason"] for e in events for c in e.get("choices", [])]
-    assert finishes[-1] == "length"
+    assert streamed[-1]["finish_reason"] == "length"
 
 
 def test_unary_output_is_redacted_over_grpc_with_the_guard_report(
-    grpc_stub_request: fleet_pb2.GenerateRequest, cluster: RunningCluster, answer: str, guarded: str
+    cluster: RunningCluster, answer: str, guarded: str
 ) -> None:
-    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
-        stub = fleet_pb2_grpc.FleetServiceStub(channel)
-        reply = stub.Generate(grpc_stub_request, timeout=60)
-    assert reply.text == answer.replace(guarded, "<CREDIT_CARD>")
-    assert list(reply.guardrails.policies) == ["integration"]
-    assert reply.guardrails.output.redacted == 1
-
-
-@pytest.fixture
-def grpc_stub_request() -> fleet_pb2.GenerateRequest:
-    return fleet_pb2.GenerateRequest(
+    request = fleet_pb2.GenerateRequest(
         prompt=PROMPT,
         routing=fleet_pb2.RoutingHints(model=GUARDED_ROUTE),
         sampling=fleet_pb2.SamplingParams(max_tokens=48, temperature=0),
     )
+    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
+        reply = fleet_pb2_grpc.FleetServiceStub(channel).Generate(request, timeout=60)
+    assert reply.text == answer.replace(guarded, "<CREDIT_CARD>")
+    assert list(reply.guardrails.policies) == ["integration"]
+    assert reply.guardrails.output.redacted == 1
 
 
 def test_a_blocked_stream_ends_with_content_filter_and_aborts_the_engine(
@@ -235,15 +234,8 @@ def test_a_blocked_stream_ends_with_content_filter_and_aborts_the_engine(
 ) -> None:
     # The tenant's policy blocks text the model writes in its first tokens, in a
     # generation that would otherwise run for 1000 tokens.
-    body = {"model": GUARDED_ROUTE, "prompt": PROMPT, "max_tokens": 1000, "temperature": 0}
-    body["stream"] = True
-    url = f"{cluster.endpoints.http}/completions"
-    headers = {"x-fleet-tenant": "strict-tenant"}
-    with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as response:
-        assert response.status_code == 200
-        events = sse_events(response)
-    finishes = [c["finish_reason"] for e in events for c in e.get("choices", [])]
-    assert finishes[-1] == "content_filter"
+    events = stream_completion(cluster, 1000, {"x-fleet-tenant": "strict-tenant"})
+    assert choices(events)[-1]["finish_reason"] == "content_filter"
     assert events[-1]["error"]["type"] == "guardrail_violation"
     idle_after_s = wait_for_idle_engine(LONG_GENERATION_MODEL, timeout_s=full_generation_s)
     assert idle_after_s < full_generation_s / 2
@@ -257,12 +249,9 @@ def test_a_blocked_grpc_stream_ends_with_invalid_argument_and_content_filter(
         routing=fleet_pb2.RoutingHints(model=GUARDED_ROUTE, tenant="strict-tenant"),
         sampling=fleet_pb2.SamplingParams(max_tokens=200, temperature=0),
     )
-    with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
-        stub = fleet_pb2_grpc.FleetServiceStub(channel)
-        with pytest.raises(grpc.RpcError) as caught:
-            list(stub.GenerateStream(request, timeout=60))
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    metadata = dict(caught.value.trailing_metadata())
+    error = grpc_error(cluster, "GenerateStream", request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    metadata = dict(error.trailing_metadata())
     assert metadata["fleet-finish-reason"] == "content_filter"
     assert metadata["fleet-guardrail-direction"] == "output"
 
