@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 
@@ -12,6 +13,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from services.guardrails.checks.pii import (
     _PHONE_RUN,
     _PLAIN_RUN,
+    DEFAULT_MIN_SCORE,
     DEFAULT_PHONE_REGIONS,
     PII_CATEGORIES,
     PiiCheck,
@@ -296,3 +298,38 @@ def test_an_international_number_read_by_one_region_is_what_all_read() -> None:
             for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=2)
         }
         assert set(_phone_spans(window, 1, len(value) + 1, regions)) == expected, value
+
+
+def test_a_local_number_needing_its_national_prefix_is_skipped_only_without_it() -> None:
+    # Ids like "TCK-338473": DE reads some six-digit blocks as local numbers (no format asks
+    # for the '0' there) and drops the rest; the filter must pass every one it reads.
+    rules = _region_rules("DE")
+    rng = random.Random(338473)
+    blocks = [f"{rng.randint(0, 999_999):06d}" for _ in range(400)] + ["338473", "901820"]
+    for digits in blocks:
+        found = list(phonenumbers.PhoneNumberMatcher(f"-{digits} t", "DE", leniency=2))
+        if found:
+            assert rules.may_find(digits, [(0, 6)]), digits
+    assert not rules.may_find("901820", [(0, 6)])  # Berlin's 901820 needs its "030"
+    assert rules.may_find("030901820", [(0, 3), (3, 9)])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ids TCK-338473, TCK-901820 and TCK-123456 for 030 901820",
+        "cards 4111 1111 1111 1111, 4111 1111 1111 1112, 4111-1111 1111-1111, 4111111111111111",
+        "cards 4111 1111 1111 1111 4111 1111 1111 1111 and 1111-2222-3333-4444",
+        "ssn 536-22-1234, 536 22 1234, 536.22.1234, 123456789, 12345-6789, 123-456789",
+        "ip range(12): x[1::2] a:b fe80::1:2:3 ::ffff:1.2.3.4 10.0.0.1:8080",
+    ],
+)
+@pytest.mark.parametrize("min_score", [0.0, 0.05, DEFAULT_MIN_SCORE, 0.9])
+def test_narrowed_gates_match_a_whole_text_scan(text: str, min_score: float) -> None:
+    check = _check_with_min_score(min_score)
+    assert check.scan(text) == check.scan_whole_text(text)
+
+
+@functools.cache
+def _check_with_min_score(min_score: float) -> PiiCheck:
+    return PiiCheck(min_score=min_score)
