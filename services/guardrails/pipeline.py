@@ -96,6 +96,7 @@ class GuardPipeline:
         self.checks = tuple(checks)
         self.direction = direction
         self._clock = clock
+        self._parts: dict[tuple[StreamScope, ...], GuardPipeline] = {}
 
     @property
     def max_match_chars(self) -> int:
@@ -107,9 +108,12 @@ class GuardPipeline:
         return any(guarded.is_async for guarded in self.checks)
 
     def only(self, *scopes: StreamScope) -> GuardPipeline:
-        """The same pipeline with only the checks that read a stream one of these ways."""
-        kept = [guarded for guarded in self.checks if guarded.streamed in scopes]
-        return GuardPipeline(kept, self.direction, clock=self._clock)
+        """The same pipeline with only the checks that read a stream one of these ways
+        (built once per set of scopes: every request and stream asks for them)."""
+        if scopes not in self._parts:
+            kept = [guarded for guarded in self.checks if guarded.streamed in scopes]
+            self._parts[scopes] = GuardPipeline(kept, self.direction, clock=self._clock)
+        return self._parts[scopes]
 
     def evaluate(self, text: str, *, every_block: bool = False) -> Verdict:
         """The classified findings of the synchronous checks, with offsets into ``text``;

@@ -10,15 +10,17 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from services.guardrails.checks.phones import (
+    PHONE_RUN,
+    PLAIN_RUN,
+    region_rules,
+    run_phone_spans,
+)
 from services.guardrails.checks.pii import (
-    _PHONE_RUN,
-    _PLAIN_RUN,
     DEFAULT_MIN_SCORE,
     DEFAULT_PHONE_REGIONS,
     PII_CATEGORIES,
     PiiCheck,
-    _phone_spans,
-    _region_rules,
     merge_overlaps,
 )
 from services.guardrails.findings import Finding
@@ -273,10 +275,10 @@ def _plain_runs(rng: random.Random) -> list[str]:
 
 @pytest.mark.parametrize("region", [*DEFAULT_PHONE_REGIONS, "AR", "JP", "GD", "NF", "SM"])
 def test_the_metadata_filter_never_skips_a_run_the_matcher_reads(region: str) -> None:
-    rules = _region_rules(region)
+    rules = region_rules(region)
     for value in _plain_runs(random.Random(region)):
-        for run in _PHONE_RUN.finditer(value):
-            if not _PLAIN_RUN.fullmatch(run[0]):
+        for run in PHONE_RUN.finditer(value):
+            if not PLAIN_RUN.fullmatch(run[0]):
                 continue
             blocks, digits = [], ""
             for block in re.finditer("[0-9]+", run[0]):
@@ -297,13 +299,13 @@ def test_an_international_number_read_by_one_region_is_what_all_read() -> None:
             for region in regions
             for m in phonenumbers.PhoneNumberMatcher(window, region, leniency=2)
         }
-        assert set(_phone_spans(window, 1, len(value) + 1, regions)) == expected, value
+        assert set(run_phone_spans(window, 1, len(value) + 1, regions)) == expected, value
 
 
 def test_a_local_number_needing_its_national_prefix_is_skipped_only_without_it() -> None:
     # Ids like "TCK-338473": DE reads some six-digit blocks as local numbers (no format asks
     # for the '0' there) and drops the rest; the filter must pass every one it reads.
-    rules = _region_rules("DE")
+    rules = region_rules("DE")
     rng = random.Random(338473)
     blocks = [f"{rng.randint(0, 999_999):06d}" for _ in range(400)] + ["338473", "901820"]
     for digits in blocks:
