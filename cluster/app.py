@@ -25,15 +25,6 @@ from services.router.catalog import ServedModel
 from services.router.deployment import RouterDeployment, RouterUserConfig
 
 
-def model_app_args(model: ModelConfig, cluster: ClusterConfig) -> dict[str, Any]:
-    """Only what shapes this model's engine, so other changes never restart it."""
-    return {
-        "model": model.model_dump(mode="json"),
-        "device": cluster.device,
-        "env": cluster.env,
-    }
-
-
 def model_app(args: dict[str, Any]) -> Application:
     """Serve's declarative entry point for one model (``cluster.app:model_app``).
 
@@ -63,12 +54,8 @@ def served_model(model: ModelConfig) -> ServedModel:
 
 # The router settings fixed at start; the rest (attempts, timeouts, breakers) travel in
 # its user_config and change live.
-_ROUTER_START_SETTINGS = {
-    "replicas",
-    "max_ongoing_requests",
-    "max_queued_requests",
-    "request_timeout_s",
-}
+# Replicas and queue limits are deployment overrides (cluster.serve_config).
+_ROUTER_START_SETTINGS = {"request_timeout_s"}
 
 
 def router_app_args(config: ClusterConfig) -> dict[str, Any]:
@@ -89,9 +76,6 @@ def router_app(args: dict[str, Any]) -> Application:
     router = RouterConfig.model_validate(args["router"])
     return RouterDeployment.options(
         name=ROUTER_DEPLOYMENT,
-        num_replicas=router.replicas,
-        max_ongoing_requests=router.max_ongoing_requests,
-        max_queued_requests=router.max_queued_requests,
         # The router only forwards; it must never wait for a CPU an engine holds.
         ray_actor_options={"num_cpus": 0},
     ).bind(
@@ -99,10 +83,6 @@ def router_app(args: dict[str, Any]) -> Application:
         embedder_deployment=EMBEDDER_DEPLOYMENT,
         embedder_app=EMBEDDER_APP,
     )
-
-
-def embedder_app_args(config: ClusterConfig) -> dict[str, Any]:
-    return {"embedder": config.embedder.model_dump(mode="json")}
 
 
 def embedder_app(args: dict[str, Any]) -> Application:

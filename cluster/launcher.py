@@ -18,9 +18,9 @@ import ray
 from ray import serve
 
 from cluster.config.checks import check_config
-from cluster.config.schema import ClusterConfig, deployment_name
-from cluster.status import APP_NAME, EMBEDDER_APP, ROUTER_DEPLOYMENT, AppState, app_state
-from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
+from cluster.config.schema import ClusterConfig
+from cluster.serve_config import grpc_options, http_options, serve_deploy_config
+from cluster.status import AppState, app_state
 
 # Quiet, offline-friendly defaults for every Ray process we start.
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -87,12 +87,16 @@ def connect(address: str) -> None:
     _quiet_ray_loggers()
 
 
-def running_ray_address() -> str | None:
-    """``auto`` when a local Ray head is reachable, else None.
+def running_ray_address(joined: str | None = None) -> str | None:
+    """The Ray cluster the CLI talks to: ``RAY_ADDRESS`` when set (Ray's own convention),
+    else the cluster `fleet up` ``joined``, else ``auto`` when a local Ray head is
+    reachable, else None.
 
     Reads the address `ray start` records and checks its GCS port answers; cheaper and
     quieter than `ray status`, and a stale record from a dead cluster reads as None.
     """
+    if os.environ.get("RAY_ADDRESS") or joined:
+        return os.environ.get("RAY_ADDRESS") or joined
     try:
         host, port = CURRENT_CLUSTER_FILE.read_text().strip().rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=1):
@@ -109,120 +113,24 @@ def deploy(
 ) -> Endpoints:
     """Deploy the models and the router on the connected Ray; wait until all serve."""
     check_config(config)
-    serve.start(http_options=_http_options(config), grpc_options=_grpc_options(config))
+    serve.start(http_options=http_options(config), grpc_options=grpc_options(config))
     _quiet_ray_loggers()
-    _submit(config)
+    submit(serve_deploy_config(config))
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
     return Endpoints.of(config)
 
 
-def _http_options(config: ClusterConfig) -> dict:
-    return {"host": config.http.host, "port": config.http.port}
-
-
-def _grpc_options(config: ClusterConfig) -> dict:
-    return {"port": config.grpc.port, "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS}
-
-
-def _applications(config: ClusterConfig) -> list[dict[str, Any]]:
-    """The Serve applications of a config: the router (the only ingress), the embedder
-    (semantic routes and guardrails call it) and one per model."""
-    from cluster.app import embedder_app_args, model_app_args, router_app_args, router_user_config
-
-    router = {
-        "name": APP_NAME,
-        "route_prefix": "/",
-        "import_path": "cluster.app:router_app",
-        "args": router_app_args(config),
-        "deployments": [{"name": ROUTER_DEPLOYMENT, "user_config": router_user_config(config)}],
-    }
-    models = [
-        {
-            "name": deployment_name(model.name),
-            # Reached only through the router, never from the proxies.
-            "route_prefix": None,
-            "import_path": "cluster.app:model_app",
-            "args": model_app_args(model, config),
-        }
-        for model in config.models
-    ]
-    embedder = {
-        "name": EMBEDDER_APP,
-        "route_prefix": None,
-        "import_path": "cluster.app:embedder_app",
-        "args": embedder_app_args(config),
-    }
-    return [router, embedder, *models]
-
-
-def _submit(config: ClusterConfig) -> None:
+def submit(deploy_config: dict[str, Any]) -> None:
     """Deploy through Serve's declarative path, as `serve deploy` does.
 
-    Serve restarts an application only when its builder arguments change, so a change
-    of routes (the router's user_config) reconfigures the router in place, and a
-    changed model restarts that model alone. Applications missing from the config are
-    deleted.
+    Serve restarts an application only when its builder arguments change and applies
+    deployment overrides (replicas, queue limits, the router's user_config) to running
+    replicas. Applications missing from the config are deleted.
     """
     from ray.serve.context import _get_global_client
     from ray.serve.schema import ServeDeploySchema
 
-    schema = ServeDeploySchema(
-        http_options=_http_options(config),
-        grpc_options=_grpc_options(config),
-        applications=_applications(config),
-    )
-    _get_global_client().deploy_apps(schema)
-
-
-class RoutesOnlyError(DeployError):
-    """The file changes more than routes, so applying it would restart deployments."""
-
-
-def _app_args(applications: list[dict[str, Any]]) -> dict[str, Any]:
-    return {app["name"]: app.get("args") for app in applications}
-
-
-def running_app_args() -> dict[str, Any]:
-    """The builder arguments of each deployed application."""
-    from ray.serve.context import _get_global_client
-
-    details = _get_global_client().get_serve_details()
-    return {
-        name: (application.get("deployed_app_config") or {}).get("args")
-        for name, application in details.get("applications", {}).items()
-    }
-
-
-def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
-    """Push the config's routes and guard policies to the running router as its
-    user_config.
-
-    Serve sees every application's builder arguments unchanged and leaves the models
-    running; the router replicas are reconfigured in place, so requests in flight are
-    not touched.
-    """
-    wanted = (config.routing().model_dump(mode="json"), config.guardrails.model_dump(mode="json"))
-    if running_app_args() != _app_args(_applications(config)):
-        raise RoutesOnlyError(
-            "this config changes models, engines or endpoints, not only routes; "
-            "applying it would restart deployments"
-        )
-    _submit(config)
-    router = serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
-    deadline = time.monotonic() + timeout_s
-    agreeing = 0
-    # Calls land on random router replicas: several agreeing answers in a row mean all
-    # of them (with high probability) run the new routes.
-    while agreeing < 2 * (config.router.replicas + 1):
-        if time.monotonic() > deadline:
-            raise DeployError(f"routes not applied after {timeout_s:.0f} s")
-        applied = (
-            router.routing_config.remote().result(),
-            router.guardrails_config.remote().result(),
-        )
-        agreeing = agreeing + 1 if applied == wanted else 0
-        if agreeing == 0:
-            time.sleep(0.2)
+    _get_global_client().deploy_apps(ServeDeploySchema.model_validate(deploy_config))
 
 
 def wait_until_running(
@@ -240,6 +148,53 @@ def wait_until_running(
         if time.monotonic() > deadline:
             raise DeployError(f"not running after {timeout_s:.0f} s")
         time.sleep(2)
+
+
+def model_deployment(app: str) -> dict[str, Any]:
+    """Serve's details of a model application's one deployment ({} if not deployed)."""
+    from ray.serve.context import _get_global_client
+
+    details = _get_global_client().get_serve_details()["applications"].get(app, {})
+    return (details.get("deployments") or {}).get(app, {})
+
+
+def replica_ids(app: str) -> set[str]:
+    return {replica["replica_id"] for replica in model_deployment(app).get("replicas", [])}
+
+
+def wait_for_replicas(
+    app: str,
+    *,
+    target: int | None = None,
+    replaced: set[str] | frozenset[str] = frozenset(),
+    timeout_s: float,
+) -> None:
+    """Until the model's deployment is healthy and runs as many replicas as it targets
+    (``target`` when given), none of them one of ``replaced``.
+
+    Serve applies a new config a control-loop tick after accepting it, so "healthy" alone
+    can still describe the old one; the target and the replica ids cannot.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        deployment = model_deployment(app)
+        replicas = deployment.get("replicas", [])
+        running = {r["replica_id"] for r in replicas if r["state"] == "RUNNING"}
+        wanted = deployment.get("target_num_replicas")
+        if (
+            deployment.get("status") == "HEALTHY"
+            and len(running) == wanted
+            and (target is None or wanted == target)
+            and not running & replaced
+            and len(replicas) == wanted
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise DeployError(
+                f"{app}: {len(running)} of {wanted} replicas running after {timeout_s:.0f} s "
+                f"({deployment.get('status', 'not deployed')}: {deployment.get('message', '')})"
+            )
+        time.sleep(1)
 
 
 def undeploy() -> None:

@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 
 from cluster.cli.guardrails import guardrails_app
+from cluster.cli.operations import apply, scale, status
+from cluster.cli.render import render_app
 from cluster.cli.routes import routes_app
 from cluster.cli.zoo import zoo_app
 
@@ -23,9 +25,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command()(status)
+app.command()(scale)
+app.command()(apply)
 app.add_typer(zoo_app, name="zoo")
 app.add_typer(routes_app, name="routes")
 app.add_typer(guardrails_app, name="guardrails")
+app.add_typer(render_app, name="render")
 
 ConfigOption = Annotated[
     Path | None,
@@ -62,13 +68,14 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     from cluster.cli.progress import ProgressPrinter
 
     cluster_config = load_checked_config(config)
-    ray_address = address or cluster_config.ray.address or launcher.running_ray_address()
+    joined = address or cluster_config.ray.address
+    ray_address = joined or launcher.running_ray_address()
     started_ray = ray_address is None
     if started_ray:
         typer.echo(f"starting a local Ray instance ({cluster_config.ray.num_cpus} logical CPUs)")
         launcher.start_local_head(cluster_config.ray.num_cpus)
         ray_address = "auto"
-    _write_state({"started_ray": started_ray, "config": str(config or "")})
+    _write_state({"started_ray": started_ray, "config": str(config or ""), "address": joined})
 
     def tear_down(*_: object) -> None:
         typer.echo("\ninterrupted: stopping the cluster")
@@ -92,35 +99,6 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
 
 
 @app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Show each model's replicas and state."""
-    from cluster import launcher
-    from cluster.status import app_state
-
-    if launcher.running_ray_address() is None:
-        raise _fail("no Ray cluster is running here (start one with `fleet up`)")
-    launcher.connect("auto")
-    state = app_state()
-    if state is None:
-        raise _fail("llm-fleet is not deployed on this Ray cluster")
-    if as_json:
-        typer.echo(json.dumps(_as_dict(state), indent=2))
-        return
-    typer.echo(f"application: {state.status}")
-    for deployment in sorted(state.deployments.values(), key=lambda d: d.name):
-        replicas = ", ".join(f"{n} {s.lower()}" for s, n in sorted(deployment.replicas.items()))
-        typer.echo(f"  {deployment.name:<28} {deployment.status:<10} {replicas or 'no replicas'}")
-
-
-def _as_dict(state: object) -> dict:
-    from dataclasses import asdict
-
-    return asdict(state)  # type: ignore[arg-type]
-
-
-@app.command()
 def down() -> None:
     """Stop the application and the Ray instance `fleet up` started."""
     _down()
@@ -131,9 +109,10 @@ def _down() -> None:
     from cluster import launcher
 
     state = _read_state()
-    if launcher.running_ray_address() is not None:
+    address = launcher.running_ray_address(joined=joined_address())
+    if address is not None:
         try:
-            launcher.connect("auto")
+            launcher.connect(address)
             launcher.undeploy()
         except Exception as error:
             typer.echo(f"could not stop Serve cleanly ({error}); stopping Ray")
@@ -145,6 +124,11 @@ def _down() -> None:
 def _write_state(state: dict) -> None:
     STATE_FILE.parent.mkdir(exist_ok=True)
     STATE_FILE.write_text(json.dumps(state))
+
+
+def joined_address() -> str | None:
+    """The Ray address `fleet up` joined, so later commands reach the same cluster."""
+    return _read_state().get("address")
 
 
 def _read_state() -> dict:

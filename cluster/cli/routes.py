@@ -21,13 +21,10 @@ routes_app = typer.Typer(
 def connected_router() -> DeploymentHandle:
     from ray import serve
 
-    from cluster import launcher
+    from cluster.cli.operations import connect_to_cluster
     from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 
-    if launcher.running_ray_address() is None:
-        typer.secho("no Ray cluster is running here (start one with `fleet up`)", err=True)
-        raise typer.Exit(code=2)
-    launcher.connect("auto")
+    connect_to_cluster()
     return serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
 
 
@@ -70,14 +67,15 @@ def apply(
     Everything but `routes` and the router's live settings (max_attempts,
     first_token_timeout_s, circuit_breaker) must match the running cluster.
     """
-    from cluster import launcher
+    from cluster import rollout
     from cluster.cli.main import load_checked_config
+    from cluster.launcher import DeployError
 
     cluster_config = load_checked_config(config)
     connected_router()
     try:
-        launcher.apply_routes(cluster_config)
-    except launcher.DeployError as error:
+        rollout.apply_routes(cluster_config)
+    except DeployError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from None
     typer.secho(f"routes applied from {config}", fg=typer.colors.GREEN)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cluster.config.kubernetes import KubernetesConfig
 from services.embedder.config import EmbedderConfig
 from services.guardrails.check_config import JudgeCheckConfig
 from services.guardrails.config import GuardrailsConfig
@@ -60,6 +61,8 @@ class AutoscalingConfig(StrictModel):
     target_ongoing_requests: Annotated[float, Field(gt=0)] = 8
     upscale_delay_s: Annotated[float, Field(ge=0)] = 30
     downscale_delay_s: Annotated[float, Field(ge=0)] = 300
+    look_back_period_s: Annotated[float, Field(gt=0)] = 30
+    """The window over which ongoing requests are averaged for a decision."""
 
     @model_validator(mode="after")
     def _bounds_are_ordered(self) -> AutoscalingConfig:
@@ -71,13 +74,30 @@ class AutoscalingConfig(StrictModel):
 
 
 class ResourceConfig(StrictModel):
-    """What one engine worker (one tensor-parallel shard) reserves in Ray."""
+    """What one engine worker (one tensor-parallel shard) reserves in Ray.
+
+    A replica's workers all land on one node (tensor parallelism needs its shards
+    side by side), so a node must offer ``tensor_parallel_size`` times this.
+    """
 
     cpus_per_worker: Annotated[float, Field(ge=0)] = 1
     gpus_per_worker: Annotated[float, Field(ge=0)] | None = None
     """Defaults to 1 on a GPU cluster and 0 on a CPU one."""
     accelerator_type: str | None = None
     """A Ray accelerator type such as A10G or H100, to pin replicas to those nodes."""
+    custom: dict[Annotated[str, Field(min_length=1)], Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict
+    )
+    """Custom Ray resources per worker, e.g. ``{pool-a: 1}`` to place the model only on
+    nodes started with ``ray start --resources '{"pool-a": N}'``."""
+
+    @field_validator("custom")
+    @classmethod
+    def _custom_names_are_not_builtin(cls, custom: dict[str, float]) -> dict[str, float]:
+        builtin = sorted(set(custom) & {"CPU", "GPU", "memory", "object_store_memory"})
+        if builtin:
+            raise ValueError(f"{', '.join(builtin)}: set cpus_per_worker/gpus_per_worker instead")
+        return custom
 
 
 class ModelConfig(StrictModel):
@@ -164,6 +184,8 @@ class ClusterConfig(StrictModel):
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     """Guard policies (checks on prompts and completions) and the routes, models and
     tenants they apply to."""
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    """How `fleet render kuberay` lays the cluster out on Kubernetes."""
 
     @model_validator(mode="after")
     def _guardrails_name_served_things(self) -> ClusterConfig:
@@ -226,6 +248,10 @@ class ClusterConfig(StrictModel):
         raise KeyError(name)
 
 
+MODEL_APP_PREFIX = "model-"
+
+
 def deployment_name(model_name: str) -> str:
-    """The Ray Serve deployment name of a model (Serve forbids some characters)."""
-    return "model-" + re.sub(r"[^A-Za-z0-9_\-]", "_", model_name)
+    """The Ray Serve deployment (and application) name of a model (Serve forbids some
+    characters)."""
+    return MODEL_APP_PREFIX + re.sub(r"[^A-Za-z0-9_\-]", "_", model_name)

@@ -14,8 +14,9 @@ from ray.serve.llm import LLMConfig
 from cluster.config.checks import TYPED_ENGINE_FIELDS, resolve_source
 from cluster.config.schema import ClusterConfig, ModelConfig
 
-# vLLM's CPU backend sizes its KV cache from this (GiB); its default takes far too
-# much memory once several engines share a machine.
+# vLLM's CPU backend sizes its KV cache from this (GiB) unless the engine is given
+# kv_cache_memory_bytes; its own default takes far too much memory once several engines
+# share a machine.
 CPU_DEFAULT_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}
 
 
@@ -46,7 +47,8 @@ def cpu_thread_binding(tensor_parallel_size: int, cores: int) -> str:
 def engine_env(model: ModelConfig, cluster: ClusterConfig) -> dict[str, str]:
     env: dict[str, str] = {}
     if cluster.device == "cpu":
-        env.update(CPU_DEFAULT_ENV)
+        if "kv_cache_memory_bytes" not in model.engine.extra_args:
+            env.update(CPU_DEFAULT_ENV)
         if model.engine.tensor_parallel_size > 1:
             env["VLLM_CPU_OMP_THREADS_BIND"] = cpu_thread_binding(
                 model.engine.tensor_parallel_size, os.cpu_count() or 1
@@ -62,30 +64,15 @@ def placement_bundles(model: ModelConfig, cluster: ClusterConfig) -> list[dict[s
     bundle: dict[str, float] = {"CPU": model.resources.cpus_per_worker}
     if gpus:
         bundle["GPU"] = gpus
+    bundle.update(model.resources.custom)
     return [dict(bundle) for _ in range(model.engine.tensor_parallel_size)]
 
 
-def scaling_options(model: ModelConfig) -> dict[str, Any]:
-    if model.autoscaling is None:
-        return {"num_replicas": model.replicas or 1}
-    scaling = model.autoscaling
-    return {
-        "autoscaling_config": {
-            "min_replicas": scaling.min_replicas,
-            "initial_replicas": max(scaling.min_replicas, 1),
-            "max_replicas": scaling.max_replicas,
-            "target_ongoing_requests": scaling.target_ongoing_requests,
-            "upscale_delay_s": scaling.upscale_delay_s,
-            "downscale_delay_s": scaling.downscale_delay_s,
-        }
-    }
-
-
 def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
+    # Replicas and queue limits come from the application's deployment overrides
+    # (cluster.serve_config), so changing them never restarts an engine.
     deployment_config: dict[str, Any] = {
-        **scaling_options(model),
-        "max_ongoing_requests": model.max_ongoing_requests,
-        "max_queued_requests": model.max_queued_requests,
+        "num_replicas": 1,
         # The replica actor only coordinates; the engine's workers hold the
         # placement-group bundles, so the actor itself reserves nothing.
         "ray_actor_options": {"num_cpus": 0},
@@ -96,7 +83,8 @@ def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
         accelerator_type=model.resources.accelerator_type,
         placement_group_config={
             "bundles": placement_bundles(model, cluster),
-            "strategy": "PACK",
+            # Tensor-parallel shards talk over the node's own links: one node per replica.
+            "strategy": "STRICT_PACK",
         },
         deployment_config=deployment_config,
         runtime_env={"env_vars": engine_env(model, cluster)},

@@ -37,10 +37,13 @@ class CheckBase(Strict):
     """What a finding does: ``block`` refuses the request (or stops the stream), ``redact``
     replaces each finding with ``<CATEGORY>``, ``flag`` only records it."""
     timeout_ms: Annotated[float, Field(gt=0, le=60_000)] = 50
-    """The check's time budget per scan; an overrun counts as a check failure."""
+    """The check's time budget per scan. A check that waits on another deployment (the
+    embedder, a judge model) is abandoned at the deadline, a check failure. A check that
+    runs in the router cannot be interrupted: its overrun is recorded as ``slow`` and its
+    findings still apply."""
     fail: FailMode = "closed"
-    """When the check raises or overruns: ``closed`` blocks (category ``CHECK_FAILED``),
-    ``open`` lets the text pass. Either way the failure is recorded."""
+    """When the check raises or misses its deadline: ``closed`` blocks (category
+    ``CHECK_FAILED``), ``open`` lets the text pass. Either way the failure is recorded."""
 
     @model_validator(mode="before")
     @classmethod

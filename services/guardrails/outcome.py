@@ -17,7 +17,7 @@ class CheckFailure:
     """A check that raised or overran its budget; never carries the scanned text."""
 
     check: str
-    reason: Literal["error", "timeout"]
+    reason: Literal["error", "timeout", "slow"]
     fail: FailMode
     detail: str
     """The exception's type name, or the time taken; not its message, which may quote text."""

@@ -31,6 +31,23 @@ class ServeHandleBackend:
         self._locate = locate
         # Handles are cached: each one carries its own metrics pusher and long-poll client.
         self._handles: dict[tuple[str, str], DeploymentHandle] = {}
+        self._calls: dict[str, dict[int, _Call]] = {}
+
+    @property
+    def in_flight(self) -> dict[str, int]:
+        """Calls per model not yet finished (streams until their last item)."""
+        return {model: len(calls) for model, calls in self._calls.items() if calls}
+
+    def abandon(self, model: str, reason: str) -> int:
+        """Cancel every call in flight to ``model``: its replicas are gone, and Serve
+        would leave those calls waiting. Each fails with ``reason`` (before its first
+        item, so the router falls back). Returns how many were cancelled."""
+        calls = list(self._calls.get(model, {}).values())
+        for call in calls:
+            call.lost_reason = reason
+            with contextlib.suppress(Exception):
+                call.response.cancel()
+        return len(calls)
 
     def _handle(self, model: str) -> DeploymentHandle:
         deployment, app = self._locate(model)
@@ -44,6 +61,8 @@ class ServeHandleBackend:
         self, model: str, endpoint: Endpoint, request: OpenAIRequest
     ) -> AsyncGenerator[Any, None]:
         response = getattr(self._handle(model), endpoint).remote(request)
+        call = _Call(response)
+        self._calls.setdefault(model, {})[id(call)] = call
         # The caller may vanish (disconnect, cancel, deadline) while this generator
         # is suspended at a yield; its frames may then be freed only at garbage
         # collection. Tying the abort to the calling task's end stops the engine at
@@ -73,13 +92,24 @@ class ServeHandleBackend:
             ) from None
         except Exception as error:
             finished = True
+            if call.lost_reason is not None:
+                raise RetryableError(
+                    f"model '{model}' is unavailable: {call.lost_reason}"
+                ) from None
             if started or isinstance(error, FleetError):
                 raise
             raise _unavailable(model, error) from error
         finally:
+            self._calls[model].pop(id(call), None)
             abort_unless_finished()
             if caller is not None:
                 caller.remove_done_callback(abort_unless_finished)
+
+
+class _Call:
+    def __init__(self, response: Any) -> None:
+        self.response = response
+        self.lost_reason: str | None = None
 
 
 def _unavailable(model: str, error: Exception) -> RetryableError:

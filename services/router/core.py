@@ -19,6 +19,7 @@ from services.errors import (
     RetryableError,
     ServerError,
 )
+from services.router.availability import ModelAvailability
 from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
@@ -74,9 +75,11 @@ class Router:
         *,
         routing: RoutingTable | None = None,
         guardrails: Guardrails | None = None,
+        availability: ModelAvailability | None = None,
         timeout_s: float = 600,
     ) -> None:
         self.catalog = catalog
+        self.availability = availability or ModelAvailability()
         self.routing = routing or RoutingTable()
         self.guardrails = guardrails or Guardrails()
         self.stats = RoutingStats()
@@ -137,6 +140,11 @@ class Router:
         last_error: ServerError | None = None
         for model in self._candidates(choice):
             validate_sampling(request, self.catalog.get(model).max_model_len)
+            unreachable = self.availability.reason(model)
+            if unreachable is not None:
+                passed_over.append(f"{model} ({unreachable})")
+                last_error = RetryableError(f"model '{model}' is unavailable: {unreachable}")
+                continue
             if not self._breakers.try_acquire(model):
                 passed_over.append(f"{model} (circuit open)")
                 continue

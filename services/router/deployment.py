@@ -25,6 +25,7 @@ from services.guardrails.checks.windows import SharedEmbedder
 from services.guardrails.config import GuardrailsConfig
 from services.guardrails.factory import CheckServices
 from services.guardrails.policies import GuardPolicies
+from services.router.availability import watch_availability
 from services.router.backend import ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
@@ -64,7 +65,9 @@ install_error_handlers(http_app)
 class RouterDeployment:
     def __init__(self, timeout_s: float, embedder_deployment: str, embedder_app: str) -> None:
         backend = ServeHandleBackend(self._locate)
+        self._backend = backend
         self._router = Router(ModelCatalog([]), backend, timeout_s=timeout_s)
+        self._availability_watch: asyncio.Task[None] | None = None
         self._embedder = ServeEmbedder(embedder_deployment, embedder_app)
         # One shared cache, so the injection and topics checks of a request embed each
         # window of its text once.
@@ -80,6 +83,12 @@ class RouterDeployment:
         """Ray Serve calls this with the user_config: live model and route changes, no
         restart."""
         live = RouterUserConfig.model_validate(user_config)
+        if self._availability_watch is None:
+            self._availability_watch = asyncio.create_task(
+                watch_availability(
+                    self._router.availability, self._model_apps, self._backend.abandon
+                )
+            )
         sources = {model.name: model.tokenizer for model in live.models}
         if sources != self._tokenizer_sources:
             # A new counter only when the models change: loaded tokenizers are kept
@@ -101,6 +110,10 @@ class RouterDeployment:
         guardrails = Guardrails(policies, self._token_counter, self._router.guardrails.audit)
         self._router.reconfigure(ModelCatalog(live.models), table, guardrails)
 
+    def _model_apps(self) -> dict[str, str]:
+        catalog = self._router.catalog
+        return {name: catalog.get(name).app for name in catalog.names}
+
     def _locate(self, model: str) -> tuple[str, str]:
         served = self._router.catalog.get(model)
         return served.deployment, served.app
@@ -117,6 +130,12 @@ class RouterDeployment:
     def guardrail_stats(self) -> dict:
         """This replica's guard decisions by route, check, category and action."""
         return self._router.guardrails.audit.stats.snapshot()
+
+    def load(self) -> dict:
+        """This replica's id and its model calls in flight; `fleet status` sums them over
+        the router replicas."""
+        replica = serve.get_replica_context().replica_id.unique_id
+        return {"replica": replica, "in_flight": self._backend.in_flight}
 
     def routing_stats(self) -> dict:
         """This replica's per-route counters and the models its breakers skip."""

@@ -19,7 +19,8 @@ from ray.util.state import list_actors
 
 from cluster.config import ClusterConfig, load_config
 from cluster.config.schema import EndpointConfig, deployment_name
-from cluster.launcher import RAY_ENV, Endpoints, apply_routes, deploy
+from cluster.launcher import RAY_ENV, Endpoints, deploy
+from cluster.rollout import apply_routes
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from cluster.zoo import build_zoo
 from services.client import FleetClient
@@ -83,12 +84,16 @@ def cluster() -> Iterator[RunningCluster]:
     config = integration_config()
     os.environ.update(RAY_ENV)
     ray.init(address="local", num_cpus=config.ray.num_cpus, log_to_driver=False)
+    # Ray's state API and our CLI find the cluster through RAY_ADDRESS, never through a
+    # leftover /tmp/ray/ray_current_cluster of another cluster.
+    os.environ["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     try:
         endpoints = deploy(config, timeout_s=900)
         yield RunningCluster(config=config, endpoints=endpoints)
     finally:
         serve.shutdown()
         ray.shutdown()
+        os.environ.pop("RAY_ADDRESS", None)
 
 
 def model_replica_ids() -> set[str]:

@@ -17,7 +17,7 @@ import pytest
 from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 from ray import serve
 
-from cluster.launcher import apply_routes
+from cluster.rollout import apply_routes
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from services.guardrails.config import GuardrailsConfig
 from tests.integration.conftest import (

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from cluster.launcher import RoutesOnlyError, apply_routes
+from cluster.rollout import RoutesOnlyError, apply_routes
 from services.client import FleetClient
 from tests.integration.conftest import AB_ROUTE, RunningCluster, model_replica_ids
 

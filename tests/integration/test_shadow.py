@@ -7,7 +7,7 @@ import time
 
 import openai
 
-from cluster.launcher import apply_routes
+from cluster.rollout import apply_routes
 from services.routing.config import SplitRouteConfig, VariantConfig
 from services.routing.shadow_config import ShadowConfig
 from tests.integration.conftest import RunningCluster, router_stats

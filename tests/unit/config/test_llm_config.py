@@ -6,7 +6,6 @@ from cluster.models.llm_config import (
     engine_env,
     engine_kwargs,
     placement_bundles,
-    scaling_options,
 )
 
 CONFIG = parse_config(
@@ -56,8 +55,9 @@ def test_thread_binding_splits_cores() -> None:
     assert cpu_thread_binding(4, 2) == "0|1|0|1"
 
 
-def test_autoscaling_starts_with_at_least_one_replica() -> None:
-    autoscaling = scaling_options(MODEL)["autoscaling_config"]
-    assert autoscaling["min_replicas"] == 0
-    assert autoscaling["initial_replicas"] == 1
-    assert autoscaling["max_replicas"] == 3
+def test_an_explicit_kv_cache_size_replaces_the_cpu_default_but_keeps_thread_binding() -> None:
+    engine = MODEL.engine.model_copy(update={"extra_args": {"kv_cache_memory_bytes": 1 << 27}})
+    sized = MODEL.model_copy(update={"engine": engine, "env": {}})
+    env = engine_env(sized, CONFIG)
+    assert "VLLM_CPU_KVCACHE_SPACE" not in env
+    assert env["VLLM_CPU_OMP_THREADS_BIND"]

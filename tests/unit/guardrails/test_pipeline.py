@@ -110,22 +110,17 @@ def test_failing_check_open_passes_and_is_recorded() -> None:
     ]
 
 
-def test_overrun_counts_as_failure_and_keeps_findings() -> None:
+@pytest.mark.parametrize("fail", ["open", "closed"])
+def test_an_inline_overrun_is_reported_and_its_findings_still_apply(fail: str) -> None:
     slow = GuardPipeline(
-        [GuardedCheck(CardCheck(), "redact", timeout_ms=5, fail="open")],
+        [GuardedCheck(CardCheck(), "redact", timeout_ms=5, fail=fail)],
         "input",
-        clock=StepClock(0.010),  # every check appears to take 10 ms
+        clock=StepClock(0.010),  # every check appears to take 10 ms (a busy CPU)
     )
     outcome = slow.scan(f"c {CARD}")
     assert outcome.text == "c <CREDIT_CARD>"
-    assert [(f.reason, f.fail) for f in outcome.failures] == [("timeout", "open")]
-
-    closed = GuardPipeline(
-        [GuardedCheck(CardCheck(), "redact", timeout_ms=5, fail="closed")],
-        "input",
-        clock=StepClock(0.010),
-    )
-    assert closed.scan("nothing").blocked_by.category == CHECK_FAILED
+    assert [(f.reason, f.fail) for f in outcome.failures] == [("slow", "open")]
+    assert not slow.scan("nothing").blocked
 
 
 def test_within_budget_is_not_a_failure() -> None:

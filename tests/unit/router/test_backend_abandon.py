@@ -1,0 +1,56 @@
+"""Calls sent to a replica that died are abandoned with a clear, retryable error."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from ray.serve.exceptions import RequestCancelledError
+
+from services.errors import RetryableError
+from services.router.backend import ServeHandleBackend
+from tests.unit.router.test_core import chat
+
+
+class _HangingResponse:
+    """What a Serve handle returns for a call that went to a dead replica: nothing, ever,
+    until cancelled."""
+
+    def __init__(self) -> None:
+        self._cancelled = asyncio.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def __aiter__(self) -> "_HangingResponse":
+        return self
+
+    async def __anext__(self) -> Any:
+        await self._cancelled.wait()
+        raise RequestCancelledError("r1")
+
+
+class _Method:
+    def remote(self, request: object) -> _HangingResponse:
+        return _HangingResponse()
+
+
+class _Handle:
+    chat = _Method()
+
+
+async def test_abandoned_calls_fail_with_the_reason_and_are_no_longer_counted() -> None:
+    backend = ServeHandleBackend(lambda model: ("model-alpha", "model-alpha"))
+    backend._handle = lambda model: _Handle()  # type: ignore[method-assign]
+
+    async def first_item() -> Any:
+        return await anext(backend.call("alpha", "chat", chat()))
+
+    calls = [asyncio.create_task(first_item()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    assert backend.in_flight["alpha"] == 3
+    assert backend.abandon("alpha", "no running replica: node n1 is down") == 3
+    for call in calls:
+        with pytest.raises(RetryableError, match="alpha' is unavailable: no running replica"):
+            await call
+    assert backend.in_flight == {}
+    assert backend.abandon("alpha", "again") == 0
