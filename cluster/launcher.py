@@ -113,7 +113,11 @@ def deploy(
 ) -> Endpoints:
     """Deploy the models and the router on the connected Ray; wait until all serve."""
     check_config(config)
-    serve.start(http_options=http_options(config), grpc_options=grpc_options(config))
+    serve.start(
+        proxy_location=config.proxy_location,
+        http_options=http_options(config),
+        grpc_options=grpc_options(config),
+    )
     _quiet_ray_loggers()
     submit(serve_deploy_config(config))
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)

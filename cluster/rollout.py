@@ -112,6 +112,7 @@ def running_deploy_config() -> dict[str, Any]:
 
     details = _get_global_client().get_serve_details()
     return {
+        "proxy_location": details.get("proxy_location"),
         "http_options": details.get("http_options", {}),
         "grpc_options": details.get("grpc_options", {}),
         "applications": [
@@ -130,6 +131,12 @@ _FIXED_ENDPOINT_FIELDS = (
 
 
 def _check_endpoints(running: dict[str, Any], wanted: dict[str, Any]) -> None:
+    if running.get("proxy_location") not in (None, wanted["proxy_location"]):
+        raise EndpointChangeError(
+            f"proxy_location: the running cluster has {running['proxy_location']}, this "
+            f"config asks for {wanted['proxy_location']}; it cannot change while the "
+            "cluster runs (`fleet down`, then `fleet up` with this config)"
+        )
     for section, key in _FIXED_ENDPOINT_FIELDS:
         old, new = running[section].get(key), wanted[section][key]
         if old is not None and old != new:

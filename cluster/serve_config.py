@@ -132,6 +132,7 @@ def grpc_options(config: ClusterConfig) -> dict[str, Any]:
 def serve_deploy_config(config: ClusterConfig) -> dict[str, Any]:
     """The whole declarative Serve config (``ServeDeploySchema``) of a cluster config."""
     return {
+        "proxy_location": config.proxy_location,
         "http_options": http_options(config),
         "grpc_options": grpc_options(config),
         "applications": applications(config),

@@ -172,6 +172,10 @@ class ClusterConfig(StrictModel):
     grpc: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=9000))
     """Ray Serve's gRPC proxy listens on every interface at ``port``; ``host`` is only the
     address `fleet up` prints for clients."""
+    proxy_location: Literal["EveryNode", "HeadOnly"] = "EveryNode"
+    """Where Ray Serve runs its HTTP and gRPC proxies: on every node that hosts a replica
+    (behind a load balancer), or only on the head. Several Ray nodes on one machine share
+    its ports, so there the head alone must own them. Fixed while the cluster runs."""
     router: RouterConfig = Field(default_factory=RouterConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
     """The sentence-embedding deployment semantic routes call."""
