@@ -79,15 +79,29 @@ class ModelAvailability:
         return dict(self._unreachable)
 
 
-async def serve_cluster_view() -> tuple[dict[str, Any], set[str]]:
-    """Serve's instance details and the ids of the live Ray nodes."""
-    import ray
-    from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
+class ServeClusterView:
+    """Serve's instance details and the ids of the live Ray nodes, fetched without ever
+    blocking the router's event loop (Ray's synchronous calls run in a thread)."""
 
-    controller = ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
-    details = await controller.get_serve_instance_details.remote()
-    nodes = await asyncio.to_thread(ray.nodes)
-    return details, {node["NodeID"] for node in nodes if node.get("Alive")}
+    def __init__(self) -> None:
+        self._controller: Any = None
+
+    async def __call__(self) -> tuple[dict[str, Any], set[str]]:
+        import ray
+
+        if self._controller is None:
+            from ray.serve._private.constants import SERVE_CONTROLLER_NAME, SERVE_NAMESPACE
+
+            self._controller = await asyncio.to_thread(
+                ray.get_actor, SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE
+            )
+        try:
+            details = await self._controller.get_serve_instance_details.remote()
+        except Exception:
+            self._controller = None  # a restarted controller is looked up again
+            raise
+        nodes = await asyncio.to_thread(ray.nodes)
+        return details, {node["NodeID"] for node in nodes if node.get("Alive")}
 
 
 async def watch_availability(
@@ -96,9 +110,10 @@ async def watch_availability(
     on_unreachable: Callable[[str, str], None],
     *,
     period_s: float = 1.0,
-    fetch: Callable[[], Awaitable[tuple[dict[str, Any], set[str]]]] = serve_cluster_view,
+    fetch: Callable[[], Awaitable[tuple[dict[str, Any], set[str]]]] | None = None,
 ) -> None:
     """Refresh ``availability`` every ``period_s`` until cancelled."""
+    fetch = fetch or ServeClusterView()
     while True:
         try:
             details, live_nodes = await fetch()
