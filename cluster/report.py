@@ -64,6 +64,11 @@ class FleetStatus:
     """The routes the router applies now (``RouteConfig`` dicts: weights included)."""
 
 
+def _plain(status: Any) -> str:
+    """Serve's details hold its status enums; operators read their names."""
+    return str(getattr(status, "value", status))
+
+
 def replica_counts(deployment: dict[str, Any]) -> Replicas:
     states = Counter(replica["state"] for replica in deployment.get("replicas", []))
     target = deployment.get("target_num_replicas", 0)
@@ -115,7 +120,7 @@ def model_status(application: dict[str, Any], ongoing: dict[str, int] | None) ->
     tensor_parallel_size, resources = resources_per_replica(config["args"])
     return ModelStatus(
         name=name,
-        status=deployment.get("status", application.get("status", "UNKNOWN")),
+        status=_plain(deployment.get("status", application.get("status", "UNKNOWN"))),
         replicas=replica_counts(deployment),
         scaling=scaling_of(override),
         tensor_parallel_size=tensor_parallel_size,
@@ -140,7 +145,9 @@ def fleet_status(
     ]
     services = [
         ServiceStatus(
-            name=deployment_name, status=deployment["status"], replicas=replica_counts(deployment)
+            name=deployment_name,
+            status=_plain(deployment["status"]),
+            replicas=replica_counts(deployment),
         )
         for app_name, deployment_name in ((APP_NAME, ROUTER_DEPLOYMENT), (EMBEDDER_APP, "embedder"))
         if (
@@ -149,7 +156,9 @@ def fleet_status(
             )
         )
     ]
-    statuses = {application.get("status", "UNKNOWN") for application in applications.values()}
+    statuses = {
+        _plain(application.get("status", "UNKNOWN")) for application in applications.values()
+    }
     overall = next((s for s in ("DEPLOY_FAILED", "UNHEALTHY", "DEPLOYING") if s in statuses), None)
     return FleetStatus(
         status=overall or ("RUNNING" if statuses else "NOT_DEPLOYED"),

@@ -94,3 +94,14 @@ def test_the_text_report_shows_weights_and_problems() -> None:
     assert "1/2 running, 1 failed" in text
     assert "! small: replica died" in text
     assert "75.0%" in text
+
+
+def test_serve_status_enums_read_as_their_names() -> None:
+    from ray.serve._private.common import DeploymentStatus
+
+    details = _details()
+    details["applications"]["model-moe"]["deployments"]["model-moe"]["status"] = (
+        DeploymentStatus.HEALTHY
+    )
+    moe = fleet_status(details, routes=[], ongoing=None).models[0]
+    assert moe.status == "HEALTHY" and type(moe.status) is str
