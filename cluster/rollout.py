@@ -147,11 +147,17 @@ def _check_endpoints(running: dict[str, Any], wanted: dict[str, Any]) -> None:
             )
 
 
-def plan_config(config: ClusterConfig) -> RolloutPlan:
-    """What applying ``config`` would change; raises if it cannot be applied live."""
+def _compare(config: ClusterConfig) -> tuple[dict[str, Any], dict[str, Any], RolloutPlan]:
+    """The running and the wanted Serve configs, and the plan between them; raises if
+    ``config`` cannot be applied live."""
     running, wanted = running_deploy_config(), serve_deploy_config(config)
     _check_endpoints(running, wanted)
-    return plan_rollout(running, wanted)
+    return running, wanted, plan_rollout(running, wanted)
+
+
+def plan_config(config: ClusterConfig) -> RolloutPlan:
+    """What applying ``config`` would change; raises if it cannot be applied live."""
+    return _compare(config)[2]
 
 
 def apply_config(
@@ -172,9 +178,7 @@ def apply_config(
     refused before anything changes.
     """
     check_config(config)
-    running, wanted = running_deploy_config(), serve_deploy_config(config)
-    _check_endpoints(running, wanted)
-    plan = plan_rollout(running, wanted)
+    running, wanted, plan = _compare(config)
     if routes_only and not plan.touches_only_routes:
         raise RoutesOnlyError(
             "this config changes models, engines or scaling, not only routes and guardrails: "

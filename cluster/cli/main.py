@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from cluster.cli.failure import fail
 from cluster.cli.guardrails import guardrails_app
 from cluster.cli.operations import apply, scale, status
 from cluster.cli.render import render_app
@@ -44,11 +45,6 @@ AddressOption = Annotated[
 STATE_FILE = Path(__file__).resolve().parents[2] / ".fleet" / "state.json"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
-
-
 def load_checked_config(config_path: Path | None):  # noqa: ANN201 - imports stay lazy
     from cluster.config import ConfigError, load_config
     from cluster.config.checks import check_config
@@ -57,7 +53,7 @@ def load_checked_config(config_path: Path | None):  # noqa: ANN201 - imports sta
         config = load_config(config_path)
         check_config(config, str(config_path or "the embedded default config"))
     except ConfigError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     return config
 
 
@@ -91,7 +87,7 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
         endpoints = launcher.deploy(cluster_config, on_progress=ProgressPrinter(names))
     except launcher.DeployError as error:
         _down()
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.secho("llm-fleet is up", fg=typer.colors.GREEN)
     typer.echo(f"  OpenAI-compatible HTTP: {endpoints.http}")
     typer.echo(f"  gRPC:                   {endpoints.grpc}")

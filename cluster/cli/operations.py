@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cluster.cli.failure import fail
 from cluster.cli.route_lines import route_lines
 
 if TYPE_CHECKING:
     from cluster.report import FleetStatus, ModelStatus, Replicas
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
 
 
 def connect_to_cluster() -> None:
@@ -29,7 +25,7 @@ def connect_to_cluster() -> None:
 
     address = launcher.running_ray_address(joined=joined_address())
     if address is None:
-        raise _fail("no Ray cluster is running here (start one with `fleet up`)")
+        raise fail("no Ray cluster is running here (start one with `fleet up`)")
     launcher.connect(address)
 
 
@@ -98,7 +94,7 @@ def status(as_json: JsonOption = False) -> None:
     connect_to_cluster()
     report = collect_status()
     if report.status == "NOT_DEPLOYED":
-        raise _fail("llm-fleet is not deployed on this Ray cluster")
+        raise fail("llm-fleet is not deployed on this Ray cluster")
     if as_json:
         typer.echo(json.dumps(asdict(report), indent=2))
         return
@@ -145,12 +141,12 @@ def scale(
     try:
         scaled_override({}, change)  # a change that is wrong whatever runs fails here
     except ScaleError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     connect_to_cluster()
     try:
         override = scale_model(model, change, wait=wait)
     except DeployError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     from cluster.report import scaling_of
 
     scaling = scaling_of(override)
@@ -183,7 +179,7 @@ def apply(
                 typer.echo("\n".join(plan.lines()))
             plan = rollout.apply_config(cluster_config)
     except DeployError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         typer.echo(json.dumps({"applied": not dry_run, **asdict(plan)}))
     elif dry_run:

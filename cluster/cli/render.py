@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from cluster.cli.failure import fail
+
 render_app = typer.Typer(
     help="Render deployment manifests (KubeRay RayService, Ray cluster launcher) from a config.",
     no_args_is_help=True,
@@ -29,8 +31,7 @@ def _render(config_path: Path | None, output: Path | None, render: Callable) -> 
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from None
+        raise fail(str(error)) from None
     text = render(config, str(config_path or "deploy/configs/local.yaml"))
     if output is None:
         typer.echo(text, nl=False)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cluster.cli.failure import fail
 from cluster.cli.route_lines import route_lines, stats_lines
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ def apply(
     try:
         rollout.apply_routes(cluster_config)
     except DeployError as error:
-        typer.secho(str(error), fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from None
+        raise fail(str(error)) from None
     typer.secho(f"routes applied from {config}", fg=typer.colors.GREEN)
     show(as_json=False)
