@@ -59,7 +59,12 @@ _ROUTER_START_SETTINGS = {"request_timeout_s"}
 
 
 def router_app_args(config: ClusterConfig) -> dict[str, Any]:
-    return {"router": config.router.model_dump(mode="json", include=_ROUTER_START_SETTINGS)}
+    return {
+        "router": config.router.model_dump(mode="json", include=_ROUTER_START_SETTINGS),
+        # Read from the environment Serve's controller passes on; here so that `fleet apply`
+        # sees a change it cannot make live.
+        "telemetry": config.telemetry.model_dump(mode="json"),
+    }
 
 
 def router_user_config(config: ClusterConfig) -> dict[str, Any]:

@@ -19,7 +19,12 @@ from ray import serve
 
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig
-from cluster.serve_config import grpc_options, http_options, serve_deploy_config
+from cluster.serve_config import (
+    controller_options,
+    grpc_options,
+    http_options,
+    serve_deploy_config,
+)
 from cluster.status import AppState, app_state
 
 # Quiet, offline-friendly defaults for every Ray process we start.
@@ -38,12 +43,18 @@ class DeployError(RuntimeError):
 class Endpoints:
     http: str
     grpc: str
+    metrics: str
+    traces: str
+    """Where spans go: the exporter and its endpoint."""
 
     @classmethod
     def of(cls, config: ClusterConfig) -> Endpoints:
+        tracing = config.telemetry.tracing
         return cls(
             http=f"http://{config.http.host}:{config.http.port}/v1",
             grpc=f"{config.grpc.host}:{config.grpc.port}",
+            metrics=f"http://{config.http.host}:{config.telemetry.metrics.port}/metrics",
+            traces=" ".join(filter(None, [tracing.exporter, tracing.otlp_endpoint])),
         )
 
 
@@ -52,14 +63,16 @@ def _ray_executable() -> str:
     return str(beside_python) if beside_python.exists() else (shutil.which("ray") or "ray")
 
 
-def start_local_head(num_cpus: int | None) -> None:
-    """A detached local Ray head that outlives this process (``fleet down`` stops it)."""
+def start_local_head(num_cpus: int | None, metrics_port: int) -> None:
+    """A detached local Ray head that outlives this process (``fleet down`` stops it).
+    Its metrics agent serves Prometheus text on ``metrics_port``."""
     command = [
         _ray_executable(),
         "start",
         "--head",
         "--disable-usage-stats",
         "--include-dashboard=false",
+        f"--metrics-export-port={metrics_port}",
     ]
     if num_cpus is not None:
         command.append(f"--num-cpus={num_cpus}")
@@ -117,6 +130,7 @@ def deploy(
         proxy_location=config.proxy_location,
         http_options=http_options(config),
         grpc_options=grpc_options(config),
+        controller_options=controller_options(config),
     )
     _quiet_ray_loggers()
     submit(serve_deploy_config(config))

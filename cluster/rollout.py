@@ -130,6 +130,20 @@ _FIXED_ENDPOINT_FIELDS = (
 )
 
 
+def _check_telemetry(running: dict[str, Any], wanted: dict[str, Any]) -> None:
+    def telemetry(config: dict[str, Any]) -> Any:
+        routers = [app for app in config["applications"] if app["name"] == APP_NAME]
+        return routers[0].get("args", {}).get("telemetry") if routers else None
+
+    old = telemetry(running)
+    if old is not None and old != telemetry(wanted):
+        raise EndpointChangeError(
+            "telemetry: Serve's proxies and replicas take these settings when the cluster "
+            "starts, so they cannot change while it runs (`fleet down`, then `fleet up` with "
+            "this config)"
+        )
+
+
 def _check_endpoints(running: dict[str, Any], wanted: dict[str, Any]) -> None:
     if running.get("proxy_location") not in (None, wanted["proxy_location"]):
         raise EndpointChangeError(
@@ -152,6 +166,7 @@ def _compare(config: ClusterConfig) -> tuple[dict[str, Any], dict[str, Any], Rol
     ``config`` cannot be applied live."""
     running, wanted = running_deploy_config(), serve_deploy_config(config)
     _check_endpoints(running, wanted)
+    _check_telemetry(running, wanted)
     return running, wanted, plan_rollout(running, wanted)
 
 

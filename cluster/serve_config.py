@@ -15,6 +15,7 @@ from typing import Any
 
 from cluster.config.schema import AutoscalingConfig, ClusterConfig, ModelConfig, deployment_name
 from cluster.status import APP_NAME, EMBEDDER_APP, ROUTER_DEPLOYMENT
+from services.telemetry.config import telemetry_env
 
 MODEL_IMPORT_PATH = "cluster.app:model_app"
 ROUTER_IMPORT_PATH = "cluster.app:router_app"
@@ -135,5 +136,13 @@ def serve_deploy_config(config: ClusterConfig) -> dict[str, Any]:
         "proxy_location": config.proxy_location,
         "http_options": http_options(config),
         "grpc_options": grpc_options(config),
+        "controller_options": controller_options(config),
         "applications": applications(config),
     }
+
+
+def controller_options(config: ClusterConfig) -> dict[str, Any]:
+    """The Serve controller's environment, which its proxies and replicas inherit: the
+    telemetry settings reach every process Serve starts this way (Ray applies it when it
+    creates the controller, so they are fixed while the cluster runs)."""
+    return {"runtime_env": {"env_vars": telemetry_env(config.telemetry, cluster=config.name)}}

@@ -69,7 +69,9 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     started_ray = ray_address is None
     if started_ray:
         typer.echo(f"starting a local Ray instance ({cluster_config.ray.num_cpus} logical CPUs)")
-        launcher.start_local_head(cluster_config.ray.num_cpus)
+        launcher.start_local_head(
+            cluster_config.ray.num_cpus, cluster_config.telemetry.metrics.port
+        )
         ray_address = "auto"
     _write_state({"started_ray": started_ray, "config": str(config or ""), "address": joined})
 
@@ -91,6 +93,8 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     typer.secho("llm-fleet is up", fg=typer.colors.GREEN)
     typer.echo(f"  OpenAI-compatible HTTP: {endpoints.http}")
     typer.echo(f"  gRPC:                   {endpoints.grpc}")
+    typer.echo(f"  Prometheus metrics:     {endpoints.metrics} (every node, this port)")
+    typer.echo(f"  traces:                 {endpoints.traces}")
     typer.echo("  stop it with:           fleet down")
 
 

@@ -18,6 +18,7 @@ from services.guardrails.check_config import JudgeCheckConfig
 from services.guardrails.config import GuardrailsConfig
 from services.router.breaker import CircuitBreakerConfig
 from services.routing.config import RouteConfig, RoutingConfig
+from services.telemetry.config import TelemetryConfig
 
 # Model names become Ray Serve deployment names and URL path parts.
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
@@ -190,6 +191,8 @@ class ClusterConfig(StrictModel):
     tenants they apply to."""
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     """How `fleet render kuberay` lays the cluster out on Kubernetes."""
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    """Traces (OpenTelemetry exporters), the Prometheus metrics port and the log format."""
 
     @model_validator(mode="after")
     def _guardrails_name_served_things(self) -> ClusterConfig:

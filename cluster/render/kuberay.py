@@ -14,6 +14,7 @@ import yaml
 from cluster.config.schema import ClusterConfig
 from cluster.render.groups import NodeGroup, node_groups
 from cluster.serve_config import serve_deploy_config
+from services.telemetry.config import telemetry_env
 
 RAY_VERSION = "2.60.0"
 GCS_PORT = 6379
@@ -29,15 +30,26 @@ def ray_resources_param(resources: dict[str, int]) -> str:
 
 
 def _env(config: ClusterConfig) -> list[dict[str, Any]]:
-    secret = config.kubernetes.hf_token_secret
-    if secret is None:
-        return []
-    return [
-        {
-            "name": "HF_TOKEN",
-            "valueFrom": {"secretKeyRef": {"name": secret, "key": "token", "optional": True}},
-        }
+    # The telemetry settings also travel in serveConfigV2's controller_options; in the
+    # pods' environment they reach every process even where an operator applies the
+    # Serve config some other way.
+    telemetry = telemetry_env(config.telemetry, cluster=config.name)
+    env: list[dict[str, Any]] = [
+        {"name": name, "value": value} for name, value in sorted(telemetry.items())
     ]
+    secret = config.kubernetes.hf_token_secret
+    if secret is not None:
+        env.append(
+            {
+                "name": "HF_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": secret, "key": "token", "optional": True}},
+            }
+        )
+    return env
+
+
+def _metrics_port(config: ClusterConfig) -> dict[str, Any]:
+    return {"name": "metrics", "containerPort": config.telemetry.metrics.port}
 
 
 def _container(
@@ -69,10 +81,15 @@ def head_group(config: ClusterConfig) -> dict[str, Any]:
         {"name": "client", "containerPort": CLIENT_PORT},
         {"name": "serve", "containerPort": config.http.port},
         {"name": "grpc", "containerPort": config.grpc.port},
+        _metrics_port(config),
     ]
     resources = {"cpu": str(head.cpu), "memory": f"{head.memory_gib}Gi"}
     return {
-        "rayStartParams": {"dashboard-host": "0.0.0.0", "num-gpus": "0"},
+        "rayStartParams": {
+            "dashboard-host": "0.0.0.0",
+            "num-gpus": "0",
+            "metrics-export-port": str(config.telemetry.metrics.port),
+        },
         "template": {
             "spec": {
                 "containers": [_container(config, "ray-head", resources, ports)],
@@ -87,11 +104,15 @@ def worker_group(group: NodeGroup, config: ClusterConfig) -> dict[str, Any]:
     kube = config.kubernetes
     memory_gib = kube.memory_gib_per_gpu * group.gpus if group.gpus else 4 * group.cpus
     resources: dict[str, Any] = {"cpu": str(group.cpus), "memory": f"{memory_gib}Gi"}
-    params = {"num-cpus": str(group.cpus), "num-gpus": str(group.gpus)}
+    params = {
+        "num-cpus": str(group.cpus),
+        "num-gpus": str(group.gpus),
+        "metrics-export-port": str(config.telemetry.metrics.port),
+    }
     if group.custom:
         params["resources"] = ray_resources_param(group.custom)
     pod: dict[str, Any] = {
-        "containers": [_container(config, "ray-worker", resources, [])],
+        "containers": [_container(config, "ray-worker", resources, [_metrics_port(config)])],
         "volumes": [_shm_volume(kube.shm_gib)],
     }
     if group.gpus:

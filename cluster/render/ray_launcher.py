@@ -67,6 +67,7 @@ def render_launcher(config: ClusterConfig) -> dict[str, Any]:
     groups = node_groups(config)
     workers = {group.name: node_type(group) for group in groups}
     head_instance, head_cpus = HEAD_INSTANCE
+    metrics_port = config.telemetry.metrics.port
     return {
         "cluster_name": config.name,
         "max_workers": sum(node["max_workers"] for node in workers.values()),
@@ -99,13 +100,14 @@ def render_launcher(config: ClusterConfig) -> dict[str, Any]:
         "head_start_ray_commands": [
             "ray stop",
             f"ray start --head --port={GCS_PORT} --dashboard-host=0.0.0.0 --num-gpus=0"
+            f" --metrics-export-port={metrics_port}"
             " --autoscaling-config=~/ray_bootstrap_config.yaml",
         ],
         # The launcher passes each node type's `resources` (custom ones included) to
         # this `ray start`, so no --resources flag is repeated here.
         "worker_start_ray_commands": [
             "ray stop",
-            f"ray start --address=$RAY_HEAD_IP:{GCS_PORT}",
+            f"ray start --address=$RAY_HEAD_IP:{GCS_PORT} --metrics-export-port={metrics_port}",
         ],
     }
 

@@ -43,7 +43,7 @@ async def _events(
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     """Deltas as the engine produces them, then the end event (TTFT measured from arrival)."""
     body, hints = to_openai_request(request, stream=True)
-    stream = await router.generate_stream(body, hints)
+    stream = await router.generate_stream(body, hints, transport="grpc")
     translator = StreamTranslator(stream.decision, request.request_id or f"fleet-{uuid.uuid4()}")
     first_token_ms: float | None = None
     # Closing explicitly (not at garbage collection) is what aborts the engine's

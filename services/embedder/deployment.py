@@ -14,6 +14,7 @@ from services.embedder.batching import embed_batches
 from services.embedder.config import EmbedderConfig
 from services.embedder.model import SentenceEmbedder
 from services.embedder.validation import validate_texts
+from services.telemetry.logs import configure_logging
 
 EMBEDDER_DEPLOYMENT = "embedder"
 
@@ -21,6 +22,7 @@ EMBEDDER_DEPLOYMENT = "embedder"
 @serve.deployment(name=EMBEDDER_DEPLOYMENT)
 class EmbedderDeployment:
     def __init__(self, config: EmbedderConfig) -> None:
+        configure_logging()
         self._embedder = SentenceEmbedder(
             threads=config.threads, backend=config.backend, precision=config.precision
         )

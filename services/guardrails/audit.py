@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from services.guardrails.outcome import CHECK_FAILED, GuardOutcome
+from services.telemetry.metrics import Metrics, NoMetrics
 
 logger = logging.getLogger("llm_fleet.guardrails.audit")
 
@@ -86,15 +87,25 @@ def decision_events(outcome: GuardOutcome, context: AuditContext) -> list[dict[s
 class GuardAudit:
     """Logs and counts the decisions of each guarded text."""
 
-    def __init__(self, stats: GuardStats | None = None) -> None:
+    def __init__(self, stats: GuardStats | None = None, metrics: Metrics | None = None) -> None:
         self.stats = stats or GuardStats()
+        self.metrics = metrics or NoMetrics()
 
     def record(self, outcome: GuardOutcome, context: AuditContext) -> list[dict[str, object]]:
         events = decision_events(outcome, context)
         for event in events:
             action = str(event["action"])
             key = (context.route, str(event["check"]), str(event["category"]), action)
-            self.stats.add(key, int(event["count"]))  # type: ignore[call-overload]
+            count = int(event["count"])  # type: ignore[call-overload]
+            self.stats.add(key, count)
+            self.metrics.guardrail_decision(
+                route=context.route,
+                direction=outcome.direction,
+                check=key[1],
+                category=key[2],
+                action=action,
+                count=count,
+            )
             level = logging.INFO if action in ("redact", "flag") else logging.WARNING
             # The message is the JSON line for plain handlers; `guardrail` the dict for
             # structured ones.

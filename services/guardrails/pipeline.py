@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from opentelemetry.trace import Span, StatusCode
+
 from services.guardrails.check_config import Action, CheckBase, Direction, FailMode
 from services.guardrails.findings import (
     NO_CONTEXT,
@@ -36,6 +38,7 @@ from services.guardrails.findings import (
 )
 from services.guardrails.outcome import CHECK_FAILED, CheckFailure, GuardOutcome, Verdict
 from services.guardrails.redaction import redact
+from services.telemetry.spans import check_span
 
 StreamScope = Literal["window", "running", "final"]
 """How a check reads a streamed completion: ``window`` scans the unsent text (checks whose
@@ -115,24 +118,31 @@ class GuardPipeline:
             self._parts[scopes] = GuardPipeline(kept, self.direction, clock=self._clock)
         return self._parts[scopes]
 
-    def evaluate(self, text: str, *, every_block: bool = False) -> Verdict:
+    def evaluate(self, text: str, *, every_block: bool = False, traced: bool = False) -> Verdict:
         """The classified findings of the synchronous checks, with offsets into ``text``;
         the text is not changed. ``every_block`` scans on past the first block (the stream
-        guard needs the redactions before a block that may not be final yet)."""
+        guard needs the redactions before a block that may not be final yet). ``traced``
+        gives each check a span (whole texts; a stream's many small scans would drown a
+        trace)."""
         if self.has_async_checks:
             raise TypeError("this pipeline has asynchronous checks: use evaluate_async")
-        return self._classify(self._run_sync(text, every_block), every_block)
+        return self._classify(self._run_sync(text, every_block, traced), every_block)
 
     async def evaluate_async(
-        self, text: str, context: GuardContext = NO_CONTEXT, *, every_block: bool = False
+        self,
+        text: str,
+        context: GuardContext = NO_CONTEXT,
+        *,
+        every_block: bool = False,
+        traced: bool = False,
     ) -> Verdict:
         """``evaluate`` for pipelines with asynchronous checks too."""
-        results = self._run_sync(text, every_block)
+        results = self._run_sync(text, every_block, traced)
         blocked = any(self._blocks(guarded, result) for _, guarded, result in results)
         pending = [(i, guarded) for i, guarded in enumerate(self.checks) if guarded.is_async]
         if pending and (every_block or not blocked):
             awaited = await asyncio.gather(
-                *(self._run_async(guarded, text, context) for _, guarded in pending)
+                *(self._run_async(guarded, text, context, traced) for _, guarded in pending)
             )
             results += [(i, g, r) for (i, g), r in zip(pending, awaited, strict=True)]
             results.sort(key=lambda item: item[0])  # classify in check order
@@ -140,10 +150,10 @@ class GuardPipeline:
 
     def scan(self, text: str) -> GuardOutcome:
         """Guard one whole text (a prompt, or a completion that was not streamed)."""
-        return self._outcome(text, self.evaluate(text))
+        return self._outcome(text, self.evaluate(text, traced=True))
 
     async def scan_async(self, text: str, context: GuardContext = NO_CONTEXT) -> GuardOutcome:
-        return self._outcome(text, await self.evaluate_async(text, context))
+        return self._outcome(text, await self.evaluate_async(text, context, traced=True))
 
     def _outcome(self, text: str, verdict: Verdict) -> GuardOutcome:
         if verdict.block is not None:
@@ -164,12 +174,17 @@ class GuardPipeline:
             return False
         return any(guarded.action == "block" or not f.has_span for f in findings)
 
-    def _run_sync(self, text: str, every_block: bool) -> list[Ran]:
+    def _run_sync(self, text: str, every_block: bool, traced: bool) -> list[Ran]:
         results: list[Ran] = []
         for index, guarded in enumerate(self.checks):
             if guarded.is_async:
                 continue
-            result = self._run(guarded, text)
+            if traced:
+                with check_span(guarded.name, self.direction, guarded.action) as span:
+                    result = self._run(guarded, text)
+                    _describe(span, result)
+            else:
+                result = self._run(guarded, text)
             results.append((index, guarded, result))
             if not every_block and self._blocks(guarded, result):
                 break
@@ -213,7 +228,17 @@ class GuardPipeline:
             return findings, CheckFailure(name, "slow", "open", detail)
         return findings, None
 
-    async def _run_async(self, guarded: GuardedCheck, text: str, context: GuardContext) -> Result:
+    async def _run_async(
+        self, guarded: GuardedCheck, text: str, context: GuardContext, traced: bool
+    ) -> Result:
+        if not traced:
+            return await self._run_awaited(guarded, text, context)
+        with check_span(guarded.name, self.direction, guarded.action) as span:
+            result = await self._run_awaited(guarded, text, context)
+            _describe(span, result)
+        return result
+
+    async def _run_awaited(self, guarded: GuardedCheck, text: str, context: GuardContext) -> Result:
         try:
             async with asyncio.timeout(guarded.timeout_ms / 1000):
                 findings = await guarded.check.scan(text, context)  # type: ignore[misc]
@@ -223,3 +248,16 @@ class GuardPipeline:
         except Exception as error:  # a failing dependency follows the check's fail mode
             return [], CheckFailure(guarded.name, "error", guarded.fail, type(error).__name__)
         return findings, None
+
+
+def _describe(span: Span, result: Result) -> None:
+    """What a check found, by category and count; never the text."""
+    findings, failure = result
+    span.set_attribute("llm_fleet.guardrail.findings", len(findings))
+    if findings:
+        categories = sorted({finding.category for finding in findings})
+        span.set_attribute("llm_fleet.guardrail.categories", categories)
+    if failure is not None:
+        span.set_attribute("llm_fleet.guardrail.failure", failure.reason)
+        if failure.reason != "slow":
+            span.set_status(StatusCode.ERROR, f"{failure.reason}: {failure.detail}")

@@ -30,14 +30,21 @@ from services.router.requests import (
     ErrorResponse,
     OpenAIRequest,
     OpenAIResponse,
+    StreamOptions,
     endpoint_of,
     input_field,
 )
 from services.router.shadow import ShadowMirror
 from services.router.stats import RoutingStats
+from services.router.stream_facts import StreamFacts
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
 from services.router.validation import validate_sampling
 from services.routing.table import RouteChoice, RoutingTable
+from services.streaming import ClosesUnstarted
+from services.telemetry.metrics import Metrics, NoMetrics
+from services.telemetry.request import RequestTelemetry
+from services.telemetry.spans import TracedItems, model_call_span, route_span
+from services.telemetry.tracing import captures_content
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class RoutedStream:
     decision: RouteDecision
     chunks: AsyncGenerator[str, None]
     guard_session: GuardSession | None = None
+    facts: StreamFacts | None = None
+    """Usage and finish reasons, known once ``chunks`` has ended."""
 
     @property
     def guard(self) -> dict[str, Any] | None:
@@ -76,13 +85,15 @@ class Router:
         routing: RoutingTable | None = None,
         guardrails: Guardrails | None = None,
         availability: ModelAvailability | None = None,
+        metrics: Metrics | None = None,
         timeout_s: float = 600,
     ) -> None:
         self.catalog = catalog
         self.availability = availability or ModelAvailability()
         self.routing = routing or RoutingTable()
         self.guardrails = guardrails or Guardrails()
-        self.stats = RoutingStats()
+        self.metrics = metrics or NoMetrics()
+        self.stats = RoutingStats(self.metrics)
         self._backend = backend
         self._timeout_s = timeout_s
         self._breakers = CircuitBreakers(self.routing.config.circuit_breaker)
@@ -120,6 +131,12 @@ class Router:
         return await self._route(hints, request_facts(request))
 
     async def _route(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice:
+        with route_span(hints.model) as span:
+            choice = await self._choose(hints, facts)
+            span.describe(choice.decision, choice.fallbacks)
+        return choice
+
+    async def _choose(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice:
         choice = await self.routing.choose(hints, facts)
         if choice is not None:
             return choice
@@ -187,7 +204,7 @@ class Router:
         except ServerError:
             self.stats.record_failed(choice.decision)
             raise
-        self.stats.record_served(decision, fell_back=decision.model != choice.decision.model)
+        self.stats.record_served(decision, chosen=choice.decision.model)
         return decision, first, items
 
     async def _open_model(
@@ -195,43 +212,81 @@ class Router:
     ) -> tuple[Any, AsyncGenerator[Any, None]]:
         """Call one model and wait for its first item, raising what it reports."""
         request = request.model_copy(update={"model": model})
-        items = self._backend.call(model, endpoint_of(request), request)
-        timeout_s = self.routing.config.first_token_timeout_s
-        try:
-            # Not wait_for: that would run the call in another task, and the backend ties
-            # the call's life to the task that starts it.
-            async with asyncio.timeout(timeout_s):
-                first = await anext(items)
-        except StopAsyncIteration:
-            raise ServerError(f"model '{model}' returned nothing") from None
-        except TimeoutError:
-            await items.aclose()
-            raise RetryableError(f"model '{model}' sent nothing within {timeout_s:g} s") from None
-        head = first[0] if isinstance(first, list) and first else first
-        if isinstance(head, ErrorResponse):
-            await items.aclose()
-            raise from_engine_error(
-                head, model=model, input_field=input_field(request), served=self.catalog.names
-            )
-        return first, items
+        endpoint = endpoint_of(request)
+        # The span is current while the call starts, so Ray Serve's own spans of the
+        # handle call (and the replica's) become its children.
+        with model_call_span(model, endpoint) as span:
+            items = self._backend.call(model, endpoint, request)
+            timeout_s = self.routing.config.first_token_timeout_s
+            try:
+                # Not wait_for: that would run the call in another task, and the backend
+                # ties the call's life to the task that starts it.
+                async with asyncio.timeout(timeout_s):
+                    first = await anext(items)
+            except StopAsyncIteration:
+                raise ServerError(f"model '{model}' returned nothing") from None
+            except TimeoutError:
+                await items.aclose()
+                raise RetryableError(
+                    f"model '{model}' sent nothing within {timeout_s:g} s"
+                ) from None
+            head = first[0] if isinstance(first, list) and first else first
+            if isinstance(head, ErrorResponse):
+                await items.aclose()
+                raise from_engine_error(
+                    head, model=model, input_field=input_field(request), served=self.catalog.names
+                )
+            span.first_item()
+        return first, TracedItems(items, span)
 
     async def _admit(
-        self, request: OpenAIRequest, hints: RoutingHints
+        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
     ) -> tuple[RouteChoice, OpenAIRequest, GuardSession | None]:
         """Route the request, then guard its prompt with the policies of that route."""
         facts = request_facts(request)
         choice = await self._route(hints, facts)
+        decision = choice.decision
+        telemetry.routed(decision.model, decision.route, decision.variant)
         request, guard = await self.guardrails.check_prompt(
             hints, choice.decision.model, request, facts
         )
         return choice, request, guard
 
-    async def generate(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedResponse:
-        choice, request, guard = await self._admit(request, hints)
+    def _telemetry(self, request: OpenAIRequest, transport: str) -> RequestTelemetry:
+        return RequestTelemetry(
+            self.metrics, request, transport=transport, endpoint=endpoint_of(request)
+        )
+
+    async def generate(
+        self, request: OpenAIRequest, hints: RoutingHints, *, transport: str = "http"
+    ) -> RoutedResponse:
+        """The whole answer at once (an HTTP request without ``stream``)."""
+        telemetry = self._telemetry(request, transport)
+        try:
+            with telemetry.active():
+                result = await self._generate(request, hints, telemetry)
+        except BaseException as error:
+            telemetry.finish(error)
+            raise
+        body = result.body
+        telemetry.answered(
+            usage=body.usage.model_dump() if body.usage is not None else None,
+            finish_reasons=[str(c.finish_reason) for c in body.choices if c.finish_reason],
+            response_id=body.id,
+            content=lambda: body.model_dump_json(include={"choices"}),
+        )
+        telemetry.finish()
+        return result
+
+    async def _generate(
+        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
+    ) -> RoutedResponse:
+        choice, request, guard = await self._admit(request, hints, telemetry)
         request = request.model_copy(update={"stream": False})
         try:
             async with asyncio.timeout(self._timeout_s):
                 decision, first, items = await self._start(choice, request)
+                telemetry.routed(decision.model, decision.route, decision.variant)
                 async with aclosing(items):
                     async for _ in items:  # a unary call yields one item; let it finish
                         pass
@@ -244,27 +299,61 @@ class Router:
         body = await guard.check_response(first)
         return RoutedResponse(decision=decision, body=body, guard=guard.metadata())
 
-    async def generate_stream(self, request: OpenAIRequest, hints: RoutingHints) -> RoutedStream:
-        choice, request, guard = await self._admit(request, hints)
-        request = request.model_copy(update={"stream": True})
+    async def generate_stream(
+        self, request: OpenAIRequest, hints: RoutingHints, *, transport: str = "http"
+    ) -> RoutedStream:
+        """A stream whose first chunk has arrived; its telemetry ends with its last chunk."""
+        telemetry = self._telemetry(request, transport)
+        try:
+            with telemetry.active():
+                stream = await self._generate_stream(request, hints, telemetry)
+        except BaseException as error:
+            telemetry.finish(error)
+            raise
+        return replace(stream, chunks=telemetry.observe(stream.chunks, stream.facts))
+
+    async def _generate_stream(
+        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
+    ) -> RoutedStream:
+        choice, request, guard = await self._admit(request, hints, telemetry)
+        facts = StreamFacts(keep_usage=_asks_usage(request), keeps_text=captures_content())
+        # The closing usage chunk is always asked for: telemetry counts tokens with it.
+        request = request.model_copy(
+            update={"stream": True, "stream_options": _with_usage(request.stream_options)}
+        )
         decision, first, items = await self._start(choice, request)
-        chunks = _as_sse(first, items)
+        telemetry.routed(decision.model, decision.route, decision.variant)
+        chunks = ClosesUnstarted(_as_sse(first, items, facts), items.aclose)
         if guard is None:
-            return RoutedStream(decision=decision, chunks=chunks)
-        guarded = guard.check_stream(chunks, chat=is_chat(request))
-        return RoutedStream(decision=decision, chunks=guarded, guard_session=guard)
+            return RoutedStream(decision=decision, chunks=chunks, facts=facts)
+        guarded = ClosesUnstarted(guard.check_stream(chunks, chat=is_chat(request)), chunks.aclose)
+        return RoutedStream(decision=decision, chunks=guarded, guard_session=guard, facts=facts)
 
 
-async def _as_sse(first: Any, rest: AsyncGenerator[Any, None]) -> AsyncGenerator[str, None]:
+def _asks_usage(request: OpenAIRequest) -> bool:
+    return bool(request.stream_options and request.stream_options.include_usage)
+
+
+def _with_usage(options: StreamOptions | None) -> StreamOptions:
+    if options is None:
+        return StreamOptions(include_usage=True)
+    return options.model_copy(update={"include_usage": True})
+
+
+async def _as_sse(
+    first: Any, rest: AsyncGenerator[Any, None], facts: StreamFacts
+) -> AsyncGenerator[str, None]:
     """Flatten Ray Serve LLM's stream (strings, or lists of strings when it
-    coalesces chunks) into SSE strings, closing with ``data: [DONE]``."""
+    coalesces chunks) into SSE strings, closing with ``data: [DONE]``; ``facts`` reads
+    the usage and finish reasons on the way."""
     done = False
     try:
         item = first
         while True:
-            text = "".join(item) if isinstance(item, list) else str(item)
+            text = facts.read("".join(item) if isinstance(item, list) else str(item))
             done = done or text.rstrip().endswith("data: [DONE]")
-            yield text
+            if text:
+                yield text
             try:
                 item = await anext(rest)
             except StopAsyncIteration:

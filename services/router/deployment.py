@@ -21,6 +21,7 @@ from ray.serve.grpc_util import RayServegRPCContext
 
 from services.api import grpc_handlers, http_handlers
 from services.api.http_errors import install_error_handlers
+from services.guardrails.audit import GuardAudit
 from services.guardrails.checks.windows import SharedEmbedder
 from services.guardrails.config import GuardrailsConfig
 from services.guardrails.factory import CheckServices
@@ -35,6 +36,8 @@ from services.router.judge_client import BackendJudge
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from services.routing.tokens import HuggingFaceTokenCounter
+from services.telemetry.logs import configure_logging
+from services.telemetry.metrics import RayMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +67,17 @@ install_error_handlers(http_app)
 @serve.ingress(http_app)
 class RouterDeployment:
     def __init__(self, timeout_s: float, embedder_deployment: str, embedder_app: str) -> None:
+        configure_logging()
         backend = ServeHandleBackend(self._locate)
         self._backend = backend
-        self._router = Router(ModelCatalog([]), backend, timeout_s=timeout_s)
+        metrics = RayMetrics()
+        self._router = Router(
+            ModelCatalog([]),
+            backend,
+            guardrails=Guardrails(audit=GuardAudit(metrics=metrics)),
+            metrics=metrics,
+            timeout_s=timeout_s,
+        )
         self._availability_watch: asyncio.Task[None] | None = None
         self._embedder = ServeEmbedder(embedder_deployment, embedder_app)
         # One shared cache, so the injection and topics checks of a request embed each

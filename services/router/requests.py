@@ -13,6 +13,7 @@ from ray.serve.llm.openai_api_models import (
     CompletionRequest,
     CompletionResponse,
 )
+from vllm.entrypoints.generate.base.protocol import StreamOptions
 
 OpenAIRequest = ChatCompletionRequest | CompletionRequest
 OpenAIResponse = ChatCompletionResponse | CompletionResponse
@@ -27,6 +28,7 @@ __all__ = [
     "ErrorResponse",
     "OpenAIRequest",
     "OpenAIResponse",
+    "StreamOptions",
 ]
 
 

@@ -37,6 +37,7 @@ class ShadowMirror:
         running = self._in_flight.setdefault((route, shadow.model), set())
         if len(running) >= shadow.max_in_flight:
             self._stats.shadow(route, shadow.model).dropped += 1
+            self._stats.metrics.shadow(route=route, model=shadow.model, status="dropped")
             return
         copy = request.model_copy(update={"model": shadow.model, "stream": False})
         task = asyncio.create_task(self._run(route, shadow.model, copy))
@@ -61,8 +62,10 @@ class ShadowMirror:
                 raise RuntimeError(f"shadow model answered {body!r}")
         except Exception as error:  # a shadow must never hurt the caller; count it
             totals.errors += 1
+            self._stats.metrics.shadow(route=route, model=model, status="error")
             logger.warning("shadow request to %s for route %s failed: %s", model, route, error)
             return
+        self._stats.metrics.shadow(route=route, model=model, status="ok")
         totals.latency_ms_total += (time.perf_counter() - started) * 1000
         usage = getattr(body, "usage", None)
         if usage is not None:

@@ -1,7 +1,7 @@
 """Per-route, per-variant counters of the router, for `fleet routes stats` and metrics.
 
-Plain in-process counters, one set per router replica; an exporter reads
-``snapshot()``.
+Plain in-process counters, one set per router replica, that `fleet routes stats` reads
+through ``snapshot()``; fallbacks and shadow copies also go to the Prometheus metrics.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from services.router.types import RouteDecision
+from services.telemetry.metrics import Metrics, NoMetrics
 
 
 @dataclass
@@ -30,17 +31,20 @@ class ShadowTotals:
 
 
 class RoutingStats:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or NoMetrics()
         self._requests: Counter[tuple[str, str, str]] = Counter()
         self._fallbacks: Counter[tuple[str, str, str]] = Counter()
         self._failures: Counter[tuple[str, str, str]] = Counter()
         self._shadows: dict[tuple[str, str], ShadowTotals] = {}
 
-    def record_served(self, decision: RouteDecision, *, fell_back: bool) -> None:
+    def record_served(self, decision: RouteDecision, *, chosen: str) -> None:
+        """``decision`` answered; ``chosen`` is the model routing picked before fallbacks."""
         key = (decision.route, decision.variant, decision.model)
         self._requests[key] += 1
-        if fell_back:
+        if decision.model != chosen:
             self._fallbacks[key] += 1
+            self.metrics.fallback(route=decision.route, from_model=chosen, to_model=decision.model)
 
     def record_failed(self, decision: RouteDecision) -> None:
         """No model of the chain answered (counted under the first choice)."""

@@ -25,9 +25,15 @@ from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from cluster.zoo import build_zoo
 from services.client import FleetClient
 from services.routing.config import SplitRouteConfig, VariantConfig
+from services.telemetry.config import MetricsConfig, TelemetryConfig, TracingConfig
+from tests.support.otlp_receiver import OtlpReceiver
 
 TEST_HTTP_PORT = 18000
 TEST_GRPC_PORT = 19000
+TEST_METRICS_PORT = 18080
+# The session's OpenTelemetry collector stand-in: every process of the cluster exports
+# its spans here over OTLP/gRPC.
+TEST_OTLP_GRPC_PORT = 14317
 TP2_MODEL = "tiny-mixtral-tp2"
 # Served with a tiny request queue, so a burst overloads it (the overload tests).
 SMALL_QUEUE_MODEL = "tiny-phi3"
@@ -46,6 +52,8 @@ AB_ROUTE = SplitRouteConfig(
 class RunningCluster:
     config: ClusterConfig
     endpoints: Endpoints
+    traces: OtlpReceiver
+    """Where every process of the cluster exports its spans."""
 
     @property
     def model_names(self) -> list[str]:
@@ -74,8 +82,19 @@ def integration_config() -> ClusterConfig:
             "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
             "models": [*models, tp2],
             "routes": [*config.routes, AB_ROUTE],
+            "telemetry": TelemetryConfig(
+                tracing=TracingConfig(
+                    exporter="otlp-grpc", endpoint=f"http://127.0.0.1:{TEST_OTLP_GRPC_PORT}"
+                ),
+                metrics=MetricsConfig(port=TEST_METRICS_PORT),
+            ),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def otlp_receiver(cluster: RunningCluster) -> OtlpReceiver:
+    return cluster.traces
 
 
 @pytest.fixture(scope="session")
@@ -83,14 +102,26 @@ def cluster() -> Iterator[RunningCluster]:
     build_zoo()
     config = integration_config()
     os.environ.update(RAY_ENV)
-    ray.init(address="local", num_cpus=config.ray.num_cpus, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=config.ray.num_cpus,
+        log_to_driver=False,
+        _metrics_export_port=config.telemetry.metrics.port,
+        # Workers push metrics to the node's agent every 10 s by default; tests wait less.
+        _system_config={"metrics_report_interval_ms": 1000},
+    )
     # Ray's state API and our CLI find the cluster through RAY_ADDRESS, never through a
     # leftover /tmp/ray/ray_current_cluster of another cluster.
     os.environ["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+    # Only after `ray.init`: a gRPC server running in this process while Ray forks its
+    # dashboard can abort that child (return code -6), and Ray's state API then fails for
+    # the whole session.
+    receiver = OtlpReceiver(grpc_port=TEST_OTLP_GRPC_PORT).start()
     try:
         endpoints = deploy(config, timeout_s=900)
-        yield RunningCluster(config=config, endpoints=endpoints)
+        yield RunningCluster(config=config, endpoints=endpoints, traces=receiver)
     finally:
+        receiver.stop()
         serve.shutdown()
         ray.shutdown()
         os.environ.pop("RAY_ADDRESS", None)

@@ -102,7 +102,11 @@ def test_tensor_parallel_replica_gets_all_its_gpus_on_one_pod(gpu_config: Cluste
 def test_head_offers_no_gpus_and_serves_http_and_grpc(gpu_config: ClusterConfig) -> None:
     spec = render_rayservice(gpu_config)["spec"]
     head = spec["rayClusterConfig"]["headGroupSpec"]
-    assert head["rayStartParams"] == {"dashboard-host": "0.0.0.0", "num-gpus": "0"}
+    assert head["rayStartParams"] == {
+        "dashboard-host": "0.0.0.0",
+        "num-gpus": "0",
+        "metrics-export-port": "8080",
+    }
     ports = {
         p["name"]: p["containerPort"] for p in head["template"]["spec"]["containers"][0]["ports"]
     }
@@ -112,8 +116,26 @@ def test_head_offers_no_gpus_and_serves_http_and_grpc(gpu_config: ClusterConfig)
         "client": 10001,
         "serve": 8000,
         "grpc": 9000,
+        "metrics": 8080,
     }
     assert [p["port"] for p in spec["serveService"]["spec"]["ports"]] == [8000, 9000]
+
+
+def test_every_pod_gets_the_telemetry_settings(gpu_config: ClusterConfig) -> None:
+    spec = render_rayservice(gpu_config)["spec"]["rayClusterConfig"]
+    pods = [spec["headGroupSpec"], *spec["workerGroupSpecs"]]
+    for pod in pods:
+        env = {
+            item["name"]: item.get("value")
+            for item in pod["template"]["spec"]["containers"][0]["env"]
+        }
+        assert (
+            env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "http://otel-collector.observability:4317"
+        )
+        assert env["RAY_SERVE_TRACING_EXPORTER_IMPORT_PATH"] == (
+            "services.telemetry.tracing:span_processors"
+        )
+        assert pod["rayStartParams"]["metrics-export-port"] == "8080"
 
 
 def test_custom_and_accelerator_resources_reach_ray_start(pooled_config: ClusterConfig) -> None:

@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from services.router.requests import ChatCompletionResponse, Endpoint, OpenAIRequest
+from services.routing.config import RoutingConfig
+from services.routing.table import RoutingTable
 
 
 def chat_response(text: str, model: str = "alpha") -> ChatCompletionResponse:
@@ -41,3 +43,19 @@ class ScriptedBackend:
         finally:
             if not finished:
                 self.closed_early += 1
+
+
+# A route 'chat' with one variant (alpha) falling back to beta.
+ROUTED = RoutingTable(
+    RoutingConfig.model_validate(
+        {
+            "routes": [
+                {
+                    "name": "chat",
+                    "variants": [{"name": "only", "model": "alpha"}],
+                    "fallbacks": ["beta"],
+                }
+            ]
+        }
+    )
+)

@@ -26,7 +26,7 @@ from services.router.types import RoutingHints
 from services.routing.config import RoutingConfig
 from services.routing.shadow_config import ShadowConfig
 from services.routing.table import RoutingTable
-from tests.unit.router.fakes import ScriptedBackend, chat_response
+from tests.unit.router.fakes import ROUTED, ScriptedBackend, chat_response
 
 CATALOG = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=64), ServedModel("beta", "b")])
 
@@ -151,21 +151,6 @@ async def test_engine_input_param_is_renamed_to_the_callers_field() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         await router.generate(request, RoutingHints(model="alpha"))
     assert caught.value.param == "prompt"
-
-
-ROUTED = RoutingTable(
-    RoutingConfig.model_validate(
-        {
-            "routes": [
-                {
-                    "name": "chat",
-                    "variants": [{"name": "only", "model": "alpha"}],
-                    "fallbacks": ["beta"],
-                }
-            ]
-        }
-    )
-)
 
 
 async def test_alias_routes_to_its_variant_and_reports_it() -> None:
