@@ -61,14 +61,16 @@ def named(spans: dict[str, ReceivedSpan], prefix: str) -> list[ReceivedSpan]:
 
 
 def has_whole_trace(name: str, caller_span_id: str) -> Callable[[list[ReceivedSpan]], bool]:
-    """The request span, the model replica's and the proxy's (ended last, after the
-    response's last byte) have all arrived."""
+    """The spans of every process have arrived (each batches its exports): the router's
+    request span, the model replica's, the embedder's, and the proxy's (ended last, after
+    the response's last byte)."""
+    replicas = ("replica_handle_request model-", "replica_handle_request embedder")
 
     def done(spans: list[ReceivedSpan]) -> bool:
         names = [span.name for span in spans]
         return (
             name in names
-            and any(n.startswith("replica_handle_request model-") for n in names)
+            and all(any(n.startswith(prefix) for n in names) for prefix in replicas)
             and any(span.parent_span_id == caller_span_id for span in spans)
         )
 
