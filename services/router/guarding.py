@@ -26,6 +26,8 @@ from services.router.requests import (
 )
 from services.router.types import RequestFacts, RoutingHints
 from services.routing.tokens import TokenCounter
+from services.telemetry.logs import serve_request_id
+from services.telemetry.request import caller_request_id
 
 
 @dataclass
@@ -114,7 +116,9 @@ class Guardrails:
             guards.output,
             context,
             AuditContext(
-                request_id=str(getattr(request, "request_id", "") or ""),
+                # The id in the log line's own `request_id` (Ray Serve's) unless the
+                # caller gave one.
+                request_id=caller_request_id(request) or serve_request_id() or "",
                 route=hints.model,
                 tenant=hints.tenant,
                 policies=guards.policies,

@@ -17,6 +17,7 @@ from services.router.backend import ModelBackend
 from services.router.requests import ErrorResponse, OpenAIRequest, endpoint_of
 from services.router.stats import RoutingStats
 from services.routing.shadow_config import ShadowConfig
+from services.telemetry.tracing import tracer
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class ShadowMirror:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, route: str, model: str, request: OpenAIRequest) -> None:
+        # Its own span, in the caller's trace: the copy outlives the request it mirrors.
+        attributes = {"llm_fleet.route": route, "gen_ai.request.model": model}
+        with tracer().start_as_current_span(f"llm_fleet.shadow {model}", attributes=attributes):
+            await self._mirror(route, model, request)
+
+    async def _mirror(self, route: str, model: str, request: OpenAIRequest) -> None:
         totals = self._stats.shadow(route, model)
         totals.requests += 1
         started = time.perf_counter()

@@ -56,12 +56,17 @@ def request_attributes(request: Any, endpoint: str) -> dict[str, Any]:
         gen_ai.GEN_AI_REQUEST_SEED: getattr(request, "seed", None),
         gen_ai.GEN_AI_REQUEST_STREAM: bool(getattr(request, "stream", False)),
         gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES: [stop] if isinstance(stop, str) else stop or None,
-        # Only a caller's own id (gRPC's request_id): the engine invents one otherwise.
-        "llm_fleet.request_id": vars(request).get("request_id")
-        if "request_id" in request.model_fields_set
-        else None,
+        "llm_fleet.request_id": caller_request_id(request),
     }
     return {key: value for key, value in attributes.items() if value is not None}
+
+
+def caller_request_id(request: Any) -> str | None:
+    """The id the caller gave (gRPC's ``request_id``); the request model invents one
+    otherwise, which nothing else knows."""
+    if "request_id" in request.model_fields_set:
+        return vars(request).get("request_id")
+    return None
 
 
 def usage_attributes(usage: Mapping[str, Any] | None) -> dict[str, int]:

@@ -318,5 +318,7 @@ def test_the_router_logs_json_lines_with_the_trace_id(client: openai.OpenAI) -> 
     assert lines, f"no log line carries trace id {trace_id}"
     audit = [line for line in lines if line["logger"] == "llm_fleet.guardrails.audit"]
     assert "redact" in {line["guardrail"]["action"] for line in audit}, audit
+    # One request id everywhere: the guard's event names the line's own (Ray Serve's).
+    assert {line["guardrail"]["request_id"] for line in audit} == {audit[0]["request_id"]}
     assert all(line["request_id"] for line in lines)
     assert all(email not in json.dumps(line) for line in lines)
