@@ -3,7 +3,8 @@
 Serving benchmarks are dominated by the prompt-length distribution (prefill cost, KV-cache
 pressure), so a fixed-length prompt would hide the effects that matter. The mix here is
 50% short chat questions, 35% medium requests with context and 15% long documents to
-summarise (sized for the tiny zoo's context, see ``MIX``); a seeded ``random.Random`` makes the file reproducible without any download.
+summarise (sized for the tiny zoo's context, see ``MIX``); a seeded ``random.Random``
+makes the file reproducible without any download.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def _medium(rng: random.Random, n_words: int) -> str:
 def _long(rng: random.Random, n_words: int) -> str:
     topic = rng.choice(_TOPICS)
     head = f"Summarise the following document about {topic} in five bullet points."
-    body_words = max(1, n_words - len(head.split()) - 1)
+    body_words = max(1, n_words - len(head.split()))
     return f"{head}\n\n{_text(rng, topic, body_words)}"
 
 
