@@ -32,10 +32,13 @@ class RequestResult:
     ok: bool
     error: str | None
     started: float
-    first_token_at: float | None
     token_times: list[float] = field(default_factory=list)
     finished: float = 0.0
     output_tokens: int = 0
+
+    @property
+    def first_token_at(self) -> float | None:
+        return self.token_times[0] if self.token_times else None
 
 
 class OpenAIHTTPClient:
@@ -185,7 +188,6 @@ def _succeeded(started: float, token_times: list[float], usage_tokens: int | Non
         ok=True,
         error=None,
         started=started,
-        first_token_at=token_times[0] if token_times else None,
         token_times=token_times,
         finished=time.perf_counter(),
         output_tokens=usage_tokens if usage_tokens is not None else len(token_times),
@@ -197,7 +199,6 @@ def _failed(started: float, token_times: list[float], error: str) -> RequestResu
         ok=False,
         error=error,
         started=started,
-        first_token_at=token_times[0] if token_times else None,
         token_times=token_times,
         finished=time.perf_counter(),
         output_tokens=len(token_times),

@@ -262,12 +262,8 @@ class Router:
     ) -> RoutedResponse:
         """The whole answer at once (an HTTP request without ``stream``)."""
         telemetry = self._telemetry(request, transport)
-        try:
-            with telemetry.active():
-                result = await self._generate(request, hints, telemetry)
-        except BaseException as error:
-            telemetry.finish(error)
-            raise
+        with telemetry.active():
+            result = await self._generate(request, hints, telemetry)
         body = result.body
         telemetry.answered(
             usage=body.usage.model_dump() if body.usage is not None else None,
@@ -304,12 +300,8 @@ class Router:
     ) -> RoutedStream:
         """A stream whose first chunk has arrived; its telemetry ends with its last chunk."""
         telemetry = self._telemetry(request, transport)
-        try:
-            with telemetry.active():
-                stream = await self._generate_stream(request, hints, telemetry)
-        except BaseException as error:
-            telemetry.finish(error)
-            raise
+        with telemetry.active():
+            stream = await self._generate_stream(request, hints, telemetry)
         return replace(stream, chunks=telemetry.observe(stream.chunks, stream.facts))
 
     async def _generate_stream(

@@ -111,10 +111,14 @@ class RequestTelemetry:
 
     @contextmanager
     def active(self) -> Iterator[Span]:
-        """Make the request's span the current one (children attach to it)."""
+        """Make the request's span the current one (children attach to it); a failure
+        inside finishes the request with it."""
         token = otel_context.attach(trace.set_span_in_context(self.span))
         try:
             yield self.span
+        except BaseException as error:
+            self.finish(error)
+            raise
         finally:
             otel_context.detach(token)
 

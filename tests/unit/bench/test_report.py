@@ -9,8 +9,8 @@ from loadtests.bench.stats import summarize
 
 
 def _runs() -> list[Run]:
-    ok = RequestResult(True, None, 0.0, 0.1, [0.1, 0.12], 0.2, 3)
-    failed = RequestResult(False, "UNAVAILABLE: down", 0.0, None, [], 0.5, 0)
+    ok = RequestResult(True, None, 0.0, [0.1, 0.12], 0.2, 3)
+    failed = RequestResult(False, "UNAVAILABLE: down", 0.0, [], 0.5, 0)
     return [
         Run("llm-fleet", "http", "closed", summarize([ok, ok], 1.0), concurrency=4),
         Run("llm-fleet", "grpc", "open", summarize([ok, failed], 1.0), rate=2.5),

@@ -10,7 +10,7 @@ from loadtests.bench.runner import poisson_gaps, run_closed_loop, run_open_loop
 
 def _result(started: float) -> RequestResult:
     now = time.perf_counter()
-    return RequestResult(True, None, started, now, [now], now, 1)
+    return RequestResult(True, None, started, [now], now, 1)
 
 
 async def test_closed_loop_never_exceeds_concurrency_and_sends_exactly_n() -> None:

@@ -13,7 +13,6 @@ def _ok(started: float, token_times: list[float], finished: float, tokens: int) 
         ok=True,
         error=None,
         started=started,
-        first_token_at=token_times[0] if token_times else None,
         token_times=token_times,
         finished=finished,
         output_tokens=tokens,
@@ -37,7 +36,7 @@ def test_summary_of_two_ok_requests_and_an_error() -> None:
         _ok(1.0, [1.300, 1.350], finished=1.360, tokens=2),
         # a single token: no TPOT sample, but a TTFT and an E2E
         _ok(2.0, [2.200], finished=2.200, tokens=1),
-        RequestResult(False, "HTTP 500: boom", 3.0, 3.001, [3.001], 9.0, 1),
+        RequestResult(False, "HTTP 500: boom", 3.0, [3.001], 9.0, 1),
     ]
 
     s = summarize(results, duration_s=2.0)
@@ -59,7 +58,7 @@ def test_summary_of_two_ok_requests_and_an_error() -> None:
 
 
 def test_all_errors_give_nan_latencies_not_a_crash() -> None:
-    s = summarize([RequestResult(False, "x", 0.0, None, [], 1.0, 0)], duration_s=1.0)
+    s = summarize([RequestResult(False, "x", 0.0, [], 1.0, 0)], duration_s=1.0)
 
     assert (s.requests, s.errors, s.requests_per_s) == (1, 1, 0.0)
     assert math.isnan(s.ttft_ms.p50) and s.ttft_ms.count == 0
