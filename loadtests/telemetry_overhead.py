@@ -8,7 +8,7 @@ at once with vLLM-shaped stream chunks, so only the router's own work is timed. 
 runs: tracing off (OpenTelemetry's no-op tracer, as with ``exporter: none``), tracing on
 with every span recorded and batched to an exporter that drops them (the OTLP exporter's
 cost is off the request path, in its own thread), and the same with 16 streams at once.
-No guardrail policy runs (``loadtests/guardrails.py`` times those).
+No guardrail policy runs (``loadtests/micro/test_guardrail_pipeline.py`` times those).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Command line: ``python -m loadtests.bench --base-url URL | --grpc HOST:PORT ...``.
 
 Runs one closed-loop run per ``--concurrency`` value (or one open-loop run per ``--rate``
-value), prints the Markdown table and writes ``results.json`` / ``results.md`` to ``--out``.
+value), prints the Markdown table and writes ``results.json``, ``results.md`` and (closed
+loop) ``latency.png`` / ``throughput.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .clients import GrpcClient, OpenAIHTTPClient, RequestResult
+from .plots import write_plots
 from .prompts import load_prompts
 from .report import Run, to_markdown, write_reports
 from .runner import run_closed_loop, run_open_loop
@@ -102,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = asyncio.run(run(args))
     print(to_markdown(runs), end="")
     json_path, md_path = write_reports(runs, args.out)
-    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    plots = write_plots(runs, args.out, title=f"({args.system}, {args.max_tokens} tokens out)")
+    written = ", ".join(str(path) for path in (json_path, md_path, *plots))
+    print(f"wrote {written}", file=sys.stderr)
     all_failed = all(r.summary.errors == r.summary.requests for r in runs)
     return 1 if runs and all_failed else 0
 

@@ -121,7 +121,10 @@ def _has_text(chunk: dict[str, Any]) -> bool:
 
 
 class GrpcClient:
-    """Streams ``fleet.v1.FleetService/GenerateStream`` over one shared ``grpc.aio`` channel."""
+    """Streams ``fleet.v1.FleetService/GenerateStream`` over one shared ``grpc.aio`` channel.
+
+    Greedy with ``ignore_eos``, like the HTTP client: exactly ``max_tokens`` tokens each.
+    """
 
     def __init__(
         self,
@@ -153,7 +156,9 @@ class GrpcClient:
         """The request for ``prompt`` (greedy, ``max_tokens`` tokens)."""
         return fleet_pb2.GenerateRequest(
             prompt=prompt,
-            sampling=fleet_pb2.SamplingParams(max_tokens=self.max_tokens, temperature=0.0),
+            sampling=fleet_pb2.SamplingParams(
+                max_tokens=self.max_tokens, temperature=0.0, ignore_eos=True
+            ),
             routing=fleet_pb2.RoutingHints(model=self.model),
         )
 

@@ -50,6 +50,7 @@ _PROTO_FIELD_FOR_PARAM = {
     "stop": "sampling.stop",
     "presence_penalty": "sampling.presence_penalty",
     "frequency_penalty": "sampling.frequency_penalty",
+    "ignore_eos": "sampling.ignore_eos",
     "request_id": "request_id",
 }
 # SamplingParams' `optional` scalars that pass through under their own names; max_tokens

@@ -37,6 +37,7 @@ class GenerateArgs(TypedDict, total=False):
     stop: str | Sequence[str]
     presence_penalty: float
     frequency_penalty: float
+    ignore_eos: bool
     routing_key: str
     tenant: str
     labels: Mapping[str, str]

@@ -42,6 +42,14 @@ def test_prompt_input(grpc_client: FleetClient, model: str) -> None:
     assert answer.usage.prompt_tokens > 0
 
 
+def test_ignore_eos_generates_exactly_max_tokens(grpc_client: FleetClient) -> None:
+    # Load tests rely on it: every request the same length, whatever the model says.
+    params = {**GREEDY, "max_tokens": 48, "ignore_eos": True}
+    answer = grpc_client.generate(model="tiny-qwen2", prompt="The cluster is", **params)
+    assert answer.usage.completion_tokens == 48
+    assert answer.finish_reason == FinishReason.LENGTH
+
+
 def test_list_models(grpc_client: FleetClient, cluster: RunningCluster) -> None:
     models = {model.id: model for model in grpc_client.list_models()}
     routes = {route.name for route in cluster.config.routes}

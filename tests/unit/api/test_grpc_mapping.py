@@ -77,7 +77,7 @@ def test_prompt_input_becomes_a_completion_request() -> None:
 
 def test_set_sampling_fields_are_passed_and_unset_ones_are_not() -> None:
     sampling = fleet_pb2.SamplingParams(
-        temperature=0.0, max_tokens=12, seed=3, top_k=5, stop=["\n", "END"]
+        temperature=0.0, max_tokens=12, seed=3, top_k=5, stop=["\n", "END"], ignore_eos=True
     )
 
     body, _ = grpc_mapping.to_openai_request(chat_request(sampling=sampling))
@@ -85,7 +85,7 @@ def test_set_sampling_fields_are_passed_and_unset_ones_are_not() -> None:
     # An explicit 0 (greedy) survives; what was not set stays "not given".
     assert body.temperature == 0.0
     assert body.max_completion_tokens == 12
-    assert (body.seed, body.top_k, body.stop) == (3, 5, ["\n", "END"])
+    assert (body.seed, body.top_k, body.stop, body.ignore_eos) == (3, 5, ["\n", "END"], True)
     assert {"top_p", "presence_penalty", "frequency_penalty", "max_tokens"}.isdisjoint(
         body.model_fields_set
     )

@@ -93,6 +93,7 @@ class _FakeFleet(fleet_pb2_grpc.FleetServiceServicer):
         self, request: fleet_pb2.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
         assert request.routing.model == "tiny" and request.sampling.max_tokens == 5
+        assert request.sampling.ignore_eos  # fixed output lengths, as over HTTP
         if request.prompt == "bad":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "prompt: bad")
         for text in ("", "a", "b", "c"):  # an empty first delta carries only the route

@@ -7,8 +7,10 @@ import pytest
 from cluster.config import ConfigError, load_config, parse_config
 from cluster.config.checks import check_engine_arguments
 
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "deploy" / "configs"
-SHIPPED = sorted(CONFIG_DIR.glob("*.yaml"))
+REPO = Path(__file__).resolve().parents[3]
+CONFIG_DIR = REPO / "deploy" / "configs"
+BENCH_CONFIG = REPO / "loadtests" / "configs" / "bench.yaml"
+SHIPPED = [*sorted(CONFIG_DIR.glob("*.yaml")), BENCH_CONFIG]
 
 
 def test_local_and_gpu_configs_are_shipped() -> None:
@@ -73,4 +75,16 @@ def test_shipped_guard_policies_build_into_pipelines(path: Path) -> None:
     for policy in config.guardrails.policies:
         guards = policies.for_request(route=None, model=None, tenant=None)
         assert guards is None or guards.input.checks or guards.output.checks
-        assert policy.checks
+        assert policy.checks or "no checks" in policy.description  # empty only on purpose
+
+
+def test_bench_config_measures_one_model_with_and_without_guards() -> None:
+    config = load_config(BENCH_CONFIG)
+    (model,) = config.models
+    local = {m.name: m for m in load_config(CONFIG_DIR / "local.yaml").models}
+    # The comparison must measure the embedded default's engine, not a tuned one.
+    assert model.engine == local[model.name].engine
+    guarded = config.guardrails.checks_for("input", model=model.name)
+    unguarded = config.guardrails.checks_for("input", route="tiny-qwen2-unguarded")
+    assert {check.type for check in guarded} >= {"pii", "secrets", "injection", "topics"}
+    assert unguarded == []

@@ -93,6 +93,7 @@ PUBLISHED_FIELDS = {
         "stop": 6,
         "presence_penalty": 7,
         "frequency_penalty": 8,
+        "ignore_eos": 9,
     },
     "RoutingHints": {"model": 1, "routing_key": 2, "tenant": 3, "labels": 4},
     "Usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},

@@ -1,0 +1,258 @@
+"""The standard comparison (``make bench``): llm-fleet over HTTP and gRPC, Ray Serve LLM's
+stock ``build_openai_app`` and bare ``vllm serve``, on the same model, one after another.
+
+    python -m loadtests.bench.compare [--systems vllm,ray-serve-llm,llm-fleet] \\
+        [--concurrency 1,4,16] [--requests 128] [--max-tokens 64] [--out DIR]
+
+Each system is started, warmed up, measured at every concurrency and stopped before the
+next starts. llm-fleet is measured four ways: HTTP and gRPC, each on its default guard
+policy (``tiny-qwen2``: the embedded default's ``standard`` checks) and on the same model
+with no guard checks (the ``tiny-qwen2-unguarded`` route). vLLM's own ``vllm bench
+serve`` then measures bare vLLM and llm-fleet's HTTP endpoint again, as a cross-check
+by a client we did not write. Writes ``results.json``, ``report.md``, ``latency.png``,
+``throughput.png``, the systems' logs and the cross-check's JSON to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cluster.config.checks import resolve_source
+from cluster.config.loader import load_config
+from cluster.config.schema import ClusterConfig
+from cluster.launcher import running_ray_address
+from cluster.models.llm_config import engine_kwargs
+
+from .clients import GrpcClient, OpenAIHTTPClient
+from .cross_check import cross_check_markdown, load_cross_check
+from .environment import machine_markdown
+from .plots import write_plots
+from .prompts import load_prompts
+from .ratios import ratios_markdown, summary_markdown
+from .report import Run, to_json, to_markdown
+from .runner import run_closed_loop
+from .stats import summarize
+from .systems import (
+    REPO,
+    BareVLLM,
+    Engine,
+    LLMFleet,
+    RayServeLLM,
+    System,
+    SystemFailure,
+    ports_in_use,
+)
+
+DEFAULT_CONFIG = REPO / "loadtests/configs/bench.yaml"
+UNGUARDED_ROUTE = "tiny-qwen2-unguarded"
+WARM_UP_REQUESTS = 8
+
+
+@dataclass(frozen=True)
+class Target:
+    """One measured row family: a label, a transport, where to send and which model name."""
+
+    label: str
+    transport: str
+    address: str
+    model: str
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.bench.compare", description=__doc__)
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="llm-fleet's config")
+    parser.add_argument("--systems", default="vllm,ray-serve-llm,llm-fleet")
+    parser.add_argument("--concurrency", default="1,4,16")
+    parser.add_argument("--requests", type=int, default=128, help="requests per run")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--prompts", default=str(REPO / "loadtests/data/prompts.jsonl"))
+    parser.add_argument("--cross-check-prompts", type=int, default=64, help="0 skips it")
+    parser.add_argument("--out", type=Path, default=None, help="default: loadtests/results/<UTC>")
+    return parser.parse_args(argv)
+
+
+def _systems(
+    args: argparse.Namespace, config: ClusterConfig, engine: Engine
+) -> list[tuple[System, list[Target]]]:
+    """The systems to run, in order, each with what to measure on it."""
+    http = f"http://{config.http.host}:{config.http.port}/v1"
+    grpc = f"{config.grpc.host}:{config.grpc.port}"
+    vllm = BareVLLM("vllm", "http://127.0.0.1:8100/v1", engine=engine)
+    ray_llm = RayServeLLM("ray-serve-llm", "http://127.0.0.1:8200/v1", engine=engine)
+    fleet = LLMFleet("llm-fleet", http, config=args.config)
+    plan = {
+        "vllm": (vllm, [Target("vllm", "http", vllm.base_url, engine.model)]),
+        "ray-serve-llm": (
+            ray_llm,
+            [Target("ray-serve-llm", "http", ray_llm.base_url, engine.model)],
+        ),
+        "llm-fleet": (
+            fleet,
+            [
+                Target("llm-fleet", "http", http, UNGUARDED_ROUTE),
+                Target("llm-fleet", "grpc", grpc, UNGUARDED_ROUTE),
+                Target("llm-fleet+guards", "http", http, engine.model),
+                Target("llm-fleet+guards", "grpc", grpc, engine.model),
+            ],
+        ),
+    }
+    chosen = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - plan.keys())
+    if unknown:
+        raise SystemExit(f"--systems: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
+    return [plan[name] for name in chosen]
+
+
+async def _measure(
+    target: Target, prompts: list[str], concurrencies: list[int], args: argparse.Namespace
+) -> list[Run]:
+    if target.transport == "http":
+        client: OpenAIHTTPClient | GrpcClient = OpenAIHTTPClient(
+            target.address, target.model, args.max_tokens
+        )
+    else:
+        client = GrpcClient(target.address, target.model, args.max_tokens)
+    runs = []
+    async with client:
+        # First requests pay one-off costs (connections, lazy imports, caches): not measured.
+        await run_closed_loop(client.send, prompts, WARM_UP_REQUESTS, WARM_UP_REQUESTS)
+        for concurrency in concurrencies:
+            results, duration = await run_closed_loop(
+                client.send, prompts, concurrency, args.requests
+            )
+            summary = summarize(results, duration)
+            runs.append(
+                Run(target.label, target.transport, "closed", summary, concurrency=concurrency)
+            )
+            failed = [r for r in results if not r.ok]
+            note = f", first error: {failed[0].error}" if failed else ""
+            _say(
+                f"  {target.label} {target.transport} c={concurrency}: "
+                f"{summary.requests_per_s:.1f} req/s, TTFT p50 {summary.ttft_ms.p50:.0f} ms, "
+                f"{summary.errors} errors{note}"
+            )
+    return runs
+
+
+def _cross_check(
+    system: System, targets: list[Target], engine: Engine, args: argparse.Namespace
+) -> None:
+    """vLLM's benchmark against each HTTP model name of ``system``."""
+    root = system.base_url.removesuffix("/v1")
+    for target in (t for t in targets if t.transport == "http"):
+        _say(f"  vllm bench serve -> {target.label}")
+        command = [
+            sys.executable,
+            "-m",
+            "loadtests.bench.vllm_bench",
+            "--base-url",
+            root,
+            "--model",
+            target.model,
+            "--tokenizer",
+            engine.source,
+            "--label",
+            target.label,
+            "--concurrency",
+            f"{min(args.concurrencies)},{max(args.concurrencies)}",
+            "--num-prompts",
+            str(args.cross_check_prompts),
+            "--output-len",
+            str(args.max_tokens),
+            "--prompts",
+            args.prompts,
+            "--out",
+            str(args.out),
+        ]
+        log_path = args.out / "logs" / f"vllm-bench-{target.label}.log"
+        with log_path.open("wb") as log:
+            done = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            _say(f"  vllm bench serve failed ({done.returncode}); see {log_path}")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> list[Run]:
+    config = load_config(args.config)
+    model = config.models[0]
+    engine = Engine(model.name, resolve_source(model), engine_kwargs(model))
+    plan = _systems(args, config, engine)
+    if running_ray_address() is not None:
+        raise SystemExit("a Ray cluster is running here: stop it first (`fleet down`)")
+    busy = ports_in_use([8100, 8200, config.http.port, config.grpc.port])
+    if busy:
+        raise SystemExit(f"ports in use: {busy}; the comparison needs them free")
+    prompts = [p.prompt for p in load_prompts(args.prompts)]
+    runs: list[Run] = []
+    for system, targets in plan:
+        _say(f"{system.name}: starting")
+        try:
+            seconds = system.start(engine.model, args.out / "logs")
+            _say(f"{system.name}: serving after {seconds:.0f} s")
+            for target in targets:
+                runs += asyncio.run(_measure(target, prompts, args.concurrencies, args))
+            if args.cross_check_prompts and system.name in ("vllm", "llm-fleet"):
+                _cross_check(system, targets, engine, args)
+        except SystemFailure as error:
+            _say(f"{system.name}: {error}")
+        finally:
+            system.stop()
+            _say(f"{system.name}: stopped")
+    return runs
+
+
+def write_report(runs: list[Run], args: argparse.Namespace, command: str) -> Path:
+    (args.out / "results.json").write_text(to_json(runs), encoding="utf-8")
+    plots = write_plots(runs, args.out, title=f"({args.max_tokens} output tokens per request)")
+    sections = [
+        f"# llm-fleet load test: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n",
+        machine_markdown(command),
+        "## Summary\n",
+        summary_markdown(runs),
+        "\n## Runs\n",
+        to_markdown(runs),
+        "\n## Against bare vLLM\n",
+        ratios_markdown(runs),
+    ]
+    cross = load_cross_check(args.out)
+    if cross:
+        sections += [
+            "\n## Cross-check: vLLM's `vllm bench serve`\n",
+            cross_check_markdown(cross, runs),
+        ]
+    if plots:
+        sections.append("\n" + "\n".join(f"![{p.stem}]({p.name})" for p in plots) + "\n")
+    path = args.out / "report.md"
+    path.write_text("\n".join(sections), encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.concurrencies = [int(c) for c in args.concurrency.split(",")]
+    if args.out is None:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        args.out = REPO / "loadtests/results" / stamp
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python -m loadtests.bench.compare " + " ".join(argv or sys.argv[1:])
+    started = time.monotonic()
+    runs = run(args)
+    report = write_report(runs, args, command.strip())
+    print(report.read_text(encoding="utf-8"))
+    _say(f"took {time.monotonic() - started:.0f} s; report: {report}")
+    return 0 if runs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

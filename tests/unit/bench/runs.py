@@ -1,0 +1,16 @@
+"""Runs with chosen numbers, for the report, ratio and plot tests."""
+
+from loadtests.bench.clients import RequestResult
+from loadtests.bench.report import Run
+from loadtests.bench.stats import summarize
+
+
+def closed_run(
+    system: str, concurrency: int, *, ttft_s: float, tokens: int, transport: str = "http"
+) -> Run:
+    """``concurrency`` requests of ``tokens`` tokens each, in one second, first token after
+    ``ttft_s``: output tok/s is ``concurrency * tokens``."""
+    result = RequestResult(True, None, 0.0, [ttft_s, ttft_s + 0.01], ttft_s + 0.1, tokens)
+    return Run(
+        system, transport, "closed", summarize([result] * concurrency, 1.0), concurrency=concurrency
+    )

@@ -1,0 +1,57 @@
+"""How the comparison starts the systems it measures."""
+
+import json
+import socket
+
+from loadtests.bench.systems import BareVLLM, Engine, LLMFleet, RayServeLLM, ports_in_use
+
+ENGINE = Engine(
+    "tiny-qwen2",
+    "/models/tiny-qwen2",
+    {"dtype": "float32", "enforce_eager": True, "enable_prefix_caching": False, "max_num_seqs": 32},
+)
+
+
+def test_engine_arguments_become_vllm_serve_flags() -> None:
+    assert ENGINE.vllm_cli_args() == [
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--no-enable-prefix-caching",
+        "--max-num-seqs",
+        "32",
+    ]
+
+
+def test_bare_vllm_serves_the_checkpoint_under_the_model_name() -> None:
+    command = BareVLLM("vllm", "http://127.0.0.1:8100/v1", engine=ENGINE).start_command()
+
+    assert command[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert command[command.index("--model") + 1] == "/models/tiny-qwen2"
+    assert command[command.index("--served-model-name") + 1] == "tiny-qwen2"
+    assert command[command.index("--port") + 1] == "8100"
+    assert "--enforce-eager" in command
+
+
+def test_ray_serve_llm_gets_the_same_engine_arguments() -> None:
+    command = RayServeLLM(
+        "ray-serve-llm", "http://127.0.0.1:8200/v1", engine=ENGINE
+    ).start_command()
+
+    assert command[1:3] == ["-m", "loadtests.bench.ray_serve_llm_app"]
+    assert json.loads(command[command.index("--engine-kwargs") + 1]) == ENGINE.kwargs
+
+
+def test_llm_fleet_starts_from_its_config() -> None:
+    command = LLMFleet("llm-fleet", "http://x/v1", config="bench.yaml").start_command()
+
+    assert command[0].endswith("fleet") and command[1:] == ["up", "--config", "bench.yaml"]
+
+
+def test_ports_in_use_finds_a_listener() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert ports_in_use([port]) == [port]
+    assert ports_in_use([port]) == []
