@@ -54,6 +54,8 @@ from .systems import (
 DEFAULT_CONFIG = REPO / "loadtests/configs/bench.yaml"
 UNGUARDED_ROUTE = "tiny-qwen2-unguarded"
 WARM_UP_REQUESTS = 8
+VLLM_PORT = 8100
+RAY_SERVE_LLM_PORT = 8200
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,13 @@ def _systems(
     """The systems to run, in order, each with what to measure on it."""
     http = f"http://{config.http.host}:{config.http.port}/v1"
     grpc = f"{config.grpc.host}:{config.grpc.port}"
-    vllm = BareVLLM("vllm", "http://127.0.0.1:8100/v1", engine=engine)
-    ray_llm = RayServeLLM("ray-serve-llm", "http://127.0.0.1:8200/v1", engine=engine)
+    vllm = BareVLLM("vllm", f"http://127.0.0.1:{VLLM_PORT}/v1", engine=engine, port=VLLM_PORT)
+    ray_llm = RayServeLLM(
+        "ray-serve-llm",
+        f"http://127.0.0.1:{RAY_SERVE_LLM_PORT}/v1",
+        engine=engine,
+        port=RAY_SERVE_LLM_PORT,
+    )
     fleet = LLMFleet("llm-fleet", http, config=args.config)
     plan = {
         "vllm": (vllm, [Target("vllm", "http", vllm.base_url, engine.model)]),
@@ -190,7 +197,7 @@ def run(args: argparse.Namespace) -> list[Run]:
     plan = _systems(args, config, engine)
     if running_ray_address() is not None:
         raise SystemExit("a Ray cluster is running here: stop it first (`fleet down`)")
-    busy = ports_in_use([8100, 8200, config.http.port, config.grpc.port])
+    busy = ports_in_use([VLLM_PORT, RAY_SERVE_LLM_PORT, config.http.port, config.grpc.port])
     if busy:
         raise SystemExit(f"ports in use: {busy}; the comparison needs them free")
     prompts = [p.prompt for p in load_prompts(args.prompts)]
@@ -212,12 +219,12 @@ def run(args: argparse.Namespace) -> list[Run]:
     return runs
 
 
-def write_report(runs: list[Run], args: argparse.Namespace, command: str) -> Path:
+def write_report(runs: list[Run], args: argparse.Namespace, command: str, took_s: float) -> Path:
     (args.out / "results.json").write_text(to_json(runs), encoding="utf-8")
     plots = write_plots(runs, args.out, title=f"({args.max_tokens} output tokens per request)")
     sections = [
         f"# llm-fleet load test: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n",
-        machine_markdown(command),
+        machine_markdown(command) + f"- took: {took_s / 60:.1f} minutes\n",
         "## Summary\n",
         summary_markdown(runs),
         "\n## Runs\n",
@@ -248,9 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m loadtests.bench.compare " + " ".join(argv or sys.argv[1:])
     started = time.monotonic()
     runs = run(args)
-    report = write_report(runs, args, command.strip())
+    took_s = time.monotonic() - started
+    report = write_report(runs, args, command.strip(), took_s)
     print(report.read_text(encoding="utf-8"))
-    _say(f"took {time.monotonic() - started:.0f} s; report: {report}")
+    _say(f"took {took_s:.0f} s; report: {report}")
     return 0 if runs else 1
 
 

@@ -1,7 +1,7 @@
 """Our load generator's ratios next to vLLM's own benchmark's, on the same systems.
 
-Both clients send the same prompts (vLLM's benchmark reads our prompt file as its custom
-dataset, in its own shuffled order) with the same output length; the ratios against bare
+Both clients send the same prompts (vLLM's benchmark reads our prompt file in the ShareGPT
+layout, in its own shuffled order) with the same output length; the ratios against bare
 vLLM at the same concurrency are what must agree.
 """
 

@@ -72,10 +72,10 @@ class System:
         self.log_path = log_dir / f"{self.name}.log"
         started = time.monotonic()
         with self.log_path.open("wb") as log:
-            # Deliberately in our own session: Linux schedules each session as one group
-            # (autogroup), and a server in a session of its own streams first tokens in
-            # bursts here while the client's group takes its turn. Ray's processes (Ray
-            # Serve LLM, llm-fleet) stay in the session that starts them too, so every
+            # In the comparison's session, not a new one: Linux schedules each session as
+            # one group (autogroup), and a server in a session of its own streamed its first
+            # tokens in bursts here while the client's group took its turn. Ray's processes
+            # (Ray Serve LLM, llm-fleet) stay in the session that starts them too, so every
             # system shares the machine with the client the same way.
             self._process = subprocess.Popen(
                 self.start_command(),

