@@ -64,6 +64,21 @@ class ModelNotFoundError(NotFoundError):
         self.available = sorted(available)
 
 
+class AuthenticationError(ClientError):
+    """No API key, a malformed one, or one that is unknown or revoked. Never says which
+    keys exist or echoes the one presented."""
+
+    http_status = HTTPStatus.UNAUTHORIZED
+    openai_type = "authentication_error"
+
+
+class PermissionDeniedError(ClientError):
+    """The caller is known but may not do this (a model, a route, an operator verb)."""
+
+    http_status = HTTPStatus.FORBIDDEN
+    openai_type = "permission_denied"
+
+
 class GuardViolation(ClientError):
     """A guardrail check blocked the prompt or the completion. Carries the check and the
     category, never the matched text."""
