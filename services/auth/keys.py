@@ -28,8 +28,8 @@ class MalformedKeyError(ValueError):
 
 
 @dataclass(frozen=True, repr=False)
-class IssuedKey:
-    """A key just made: the only moment its secret exists outside the caller's hands."""
+class ApiKey:
+    """A key's id and secret: just made (the only time we hold the secret), or presented."""
 
     key_id: str
     secret: str
@@ -41,20 +41,20 @@ class IssuedKey:
 
     def __repr__(self) -> str:
         # Keeps the secret out of tracebacks, debug logs and test reports.
-        return f"IssuedKey(key_id={self.key_id!r}, secret=<hidden>)"
+        return f"ApiKey(key_id={self.key_id!r}, secret=<hidden>)"
 
 
-def issue_key() -> IssuedKey:
+def issue_key() -> ApiKey:
     """A new random key."""
-    return IssuedKey(secrets.token_hex(KEY_ID_BYTES), secrets.token_urlsafe(SECRET_BYTES))
+    return ApiKey(secrets.token_hex(KEY_ID_BYTES), secrets.token_urlsafe(SECRET_BYTES))
 
 
-def parse_key(token: str) -> IssuedKey:
+def parse_key(token: str) -> ApiKey:
     """Split a presented key into its id and secret; MalformedKeyError when it is not one."""
     match = _TOKEN.fullmatch(token.strip())
     if match is None:
         raise MalformedKeyError(f"not an llm-fleet API key (expected {KEY_PREFIX}_<id>_<secret>)")
-    return IssuedKey(match["key_id"], match["secret"])
+    return ApiKey(match["key_id"], match["secret"])
 
 
 def secret_digest(secret: str) -> str:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.auth.keys import IssuedKey, issue_key, parse_key, secret_digest, secret_matches
+from services.auth.keys import ApiKey, issue_key, parse_key, secret_digest, secret_matches
 
 Role = Literal["tenant", "operator"]
 FILE_VERSION = 1
@@ -79,9 +79,9 @@ class KeyStore:
 
     def create(
         self, *, role: Role, tenant: str | None = None, name: str = ""
-    ) -> tuple[IssuedKey, KeyRecord]:
+    ) -> tuple[ApiKey, KeyRecord]:
         """A new key for ``tenant`` (or an operator key); the secret leaves only in the
-        returned ``IssuedKey``."""
+        returned ``ApiKey``."""
         issued = issue_key()
         record = KeyRecord(
             key_id=issued.key_id,
