@@ -7,9 +7,10 @@ stock ``build_openai_app`` and bare ``vllm serve``, on the same model, one after
 Each system is started, warmed up, measured at every concurrency and stopped before the
 next starts. llm-fleet is measured four ways: HTTP and gRPC, each on its default guard
 policy (``tiny-qwen2``: the embedded default's ``standard`` checks) and on the same model
-with no guard checks (the ``tiny-qwen2-unguarded`` route). vLLM's own ``vllm bench
-serve`` then measures bare vLLM and llm-fleet's HTTP endpoint again, as a cross-check
-by a client we did not write. Writes ``results.json``, ``report.md``, ``latency.png``,
+with no guard checks (the ``tiny-qwen2-unguarded`` route). One more run per HTTP row at the
+highest concurrency reads every process's CPU time (where the time goes, per hop). vLLM's
+own ``vllm bench serve`` then measures bare vLLM and llm-fleet's HTTP endpoint again, as a
+cross-check by a client we did not write. Writes ``results.json``, ``report.md``, ``latency.png``,
 ``throughput.png``, the systems' logs and the cross-check's JSON to ``--out``.
 """
 
@@ -32,6 +33,8 @@ from cluster.launcher import running_ray_address
 from cluster.models.llm_config import engine_kwargs
 
 from .clients import GrpcClient, OpenAIHTTPClient
+from .cpu_breakdown import CpuSample, cpu_during
+from .cpu_breakdown import to_markdown as cpu_markdown
 from .cross_check import cross_check_markdown, load_cross_check
 from .environment import machine_markdown
 from .plots import write_plots
@@ -118,17 +121,22 @@ def _systems(
     return [plan[name] for name in chosen]
 
 
+def _client(target: Target, args: argparse.Namespace) -> OpenAIHTTPClient | GrpcClient:
+    if target.transport == "http":
+        return OpenAIHTTPClient(target.address, target.model, args.max_tokens)
+    return GrpcClient(target.address, target.model, args.max_tokens)
+
+
+async def _cpu(target: Target, prompts: list[str], args: argparse.Namespace) -> CpuSample:
+    async with _client(target, args) as client:
+        return await cpu_during(client.send, prompts, max(args.concurrencies), args.requests)
+
+
 async def _measure(
     target: Target, prompts: list[str], concurrencies: list[int], args: argparse.Namespace
 ) -> list[Run]:
-    if target.transport == "http":
-        client: OpenAIHTTPClient | GrpcClient = OpenAIHTTPClient(
-            target.address, target.model, args.max_tokens
-        )
-    else:
-        client = GrpcClient(target.address, target.model, args.max_tokens)
     runs = []
-    async with client:
+    async with _client(target, args) as client:
         # First requests pay one-off costs (connections, lazy imports, caches): not measured.
         await run_closed_loop(client.send, prompts, WARM_UP_REQUESTS, WARM_UP_REQUESTS)
         for concurrency in concurrencies:
@@ -190,7 +198,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> list[Run]:
+def run(args: argparse.Namespace) -> tuple[list[Run], dict[str, CpuSample]]:
     config = load_config(args.config)
     model = config.models[0]
     engine = Engine(model.name, resolve_source(model), engine_kwargs(model))
@@ -202,6 +210,7 @@ def run(args: argparse.Namespace) -> list[Run]:
         raise SystemExit(f"ports in use: {busy}; the comparison needs them free")
     prompts = [p.prompt for p in load_prompts(args.prompts)]
     runs: list[Run] = []
+    cpu: dict[str, CpuSample] = {}
     for system, targets in plan:
         _say(f"{system.name}: starting")
         try:
@@ -209,6 +218,9 @@ def run(args: argparse.Namespace) -> list[Run]:
             _say(f"{system.name}: serving after {seconds:.0f} s")
             for target in targets:
                 runs += asyncio.run(_measure(target, prompts, args.concurrencies, args))
+            # Where the CPU goes: one more busy run per HTTP row, reading every process.
+            for target in (t for t in targets if t.transport == "http"):
+                cpu[target.label] = asyncio.run(_cpu(target, prompts, args))
             if args.cross_check_prompts and system.name in ("vllm", "llm-fleet"):
                 _cross_check(system, targets, engine, args)
         except SystemFailure as error:
@@ -216,10 +228,16 @@ def run(args: argparse.Namespace) -> list[Run]:
         finally:
             system.stop()
             _say(f"{system.name}: stopped")
-    return runs
+    return runs, cpu
 
 
-def write_report(runs: list[Run], args: argparse.Namespace, command: str, took_s: float) -> Path:
+def write_report(
+    runs: list[Run],
+    cpu: dict[str, CpuSample],
+    args: argparse.Namespace,
+    command: str,
+    took_s: float,
+) -> Path:
     (args.out / "results.json").write_text(to_json(runs), encoding="utf-8")
     plots = write_plots(runs, args.out, title=f"({args.max_tokens} output tokens per request)")
     sections = [
@@ -232,6 +250,11 @@ def write_report(runs: list[Run], args: argparse.Namespace, command: str, took_s
         "\n## Against bare vLLM\n",
         ratios_markdown(runs),
     ]
+    if cpu:
+        sections += [
+            f"\n## CPU per request at {max(args.concurrencies)} streams (ms, every process)\n",
+            cpu_markdown(cpu),
+        ]
     cross = load_cross_check(args.out)
     if cross:
         sections += [
@@ -254,9 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m loadtests.bench.compare " + " ".join(argv or sys.argv[1:])
     started = time.monotonic()
-    runs = run(args)
+    runs, cpu = run(args)
     took_s = time.monotonic() - started
-    report = write_report(runs, args, command.strip(), took_s)
+    report = write_report(runs, cpu, args, command.strip(), took_s)
     print(report.read_text(encoding="utf-8"))
     _say(f"took {took_s:.0f} s; report: {report}")
     return 0 if runs else 1

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import psutil
 
 from .clients import OpenAIHTTPClient
 from .prompts import load_prompts
-from .runner import run_closed_loop
+from .runner import Send, run_closed_loop
 
 # Process title (Ray and vLLM set them) or command line -> the hop it is.
 HOPS = (
@@ -71,20 +72,52 @@ def cpu_by_hop(
     return spent
 
 
-def to_markdown(spent: dict[str, float], requests: int, wall_s: float) -> str:
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds per hop during one closed-loop run of ``requests`` requests."""
+
+    spent: dict[str, float]
+    requests: int
+    wall_s: float
+
+    def ms_per_request(self, hop: str) -> float:
+        return self.spent.get(hop, 0.0) * 1000 / self.requests
+
+    @property
+    def total_ms_per_request(self) -> float:
+        return sum(self.spent.values()) * 1000 / self.requests
+
+
+async def cpu_during(
+    send: Send, prompts: Sequence[str], concurrency: int, requests: int
+) -> CpuSample:
+    """Every process's CPU time around one closed-loop run (after one warm-up round)."""
+    await run_closed_loop(send, prompts, concurrency, concurrency)
+    before = _cpu_seconds()
+    results, wall_s = await run_closed_loop(send, prompts, concurrency, requests)
+    after = _cpu_seconds()
+    failed = sum(not r.ok for r in results)
+    if failed:
+        print(f"{failed} requests failed", file=sys.stderr)
+    return CpuSample(cpu_by_hop(before, after), len(results), wall_s)
+
+
+def to_markdown(samples: Mapping[str, CpuSample]) -> str:
+    """CPU ms per request: one row per hop, one column per measured system."""
+    labels = list(samples)
+    totals: dict[str, float] = {}
+    for sample in samples.values():
+        for hop, seconds in sample.spent.items():
+            totals[hop] = totals.get(hop, 0.0) + seconds
     lines = [
-        f"{requests} requests in {wall_s:.1f} s; "
-        f"{psutil.cpu_count()} CPUs = {psutil.cpu_count() * wall_s:.1f} CPU-s available",
-        "",
-        "| process | CPU s | CPU ms / request | share |",
-        "|---|---:|---:|---:|",
+        "| process | " + " | ".join(labels) + " |",
+        "|---|" + "---:|" * len(labels),
     ]
-    total = sum(spent.values())
-    for hop, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-        lines.append(
-            f"| {hop} | {seconds:.2f} | {seconds * 1000 / requests:.2f} | {seconds / total:.0%} |"
-        )
-    lines.append(f"| total | {total:.2f} | {total * 1000 / requests:.2f} | 100% |")
+    for hop in sorted(totals, key=lambda h: -totals[h]):
+        cells = [f"{samples[label].ms_per_request(hop):.1f}" for label in labels]
+        lines.append(f"| {hop} | " + " | ".join(cells) + " |")
+    cells = [f"{samples[label].total_ms_per_request:.1f}" for label in labels]
+    lines.append("| total | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -99,25 +132,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _run(args: argparse.Namespace) -> tuple[dict[str, float], float, int]:
+async def _run(args: argparse.Namespace) -> CpuSample:
     prompts = [p.prompt for p in load_prompts(args.prompts)]
     async with OpenAIHTTPClient(args.base_url, args.model, args.max_tokens) as client:
-        await run_closed_loop(client.send, prompts, args.concurrency, args.concurrency)
-        before = _cpu_seconds()
-        results, wall_s = await run_closed_loop(
-            client.send, prompts, args.concurrency, args.requests
-        )
-        after = _cpu_seconds()
-    failed = sum(not r.ok for r in results)
-    if failed:
-        print(f"{failed} requests failed", file=sys.stderr)
-    return cpu_by_hop(before, after), wall_s, len(results)
+        return await cpu_during(client.send, prompts, args.concurrency, args.requests)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    spent, wall_s, requests = asyncio.run(_run(args))
-    print(to_markdown(spent, requests, wall_s), end="")
+    sample = asyncio.run(_run(args))
+    print(f"{sample.requests} requests in {sample.wall_s:.1f} s, CPU ms per request:\n")
+    print(to_markdown({args.model: sample}), end="")
 
 
 if __name__ == "__main__":
