@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -223,8 +224,6 @@ class LLMFleet(System):
 
 def ports_in_use(ports: Sequence[int]) -> list[int]:
     """Which of ``ports`` something on this machine already listens on (127.0.0.1)."""
-    import socket
-
     busy = []
     for port in ports:
         with socket.socket() as probe:
