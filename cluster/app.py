@@ -14,6 +14,7 @@ from typing import Any
 from ray.serve.deployment import Application
 from ray.serve.llm import build_llm_deployment
 
+from cluster.auth import key_file
 from cluster.config.checks import resolve_source
 from cluster.config.schema import ClusterConfig, ModelConfig, RouterConfig, deployment_name
 from cluster.models.llm_config import to_llm_config
@@ -68,11 +69,13 @@ def router_app_args(config: ClusterConfig) -> dict[str, Any]:
 
 
 def router_user_config(config: ClusterConfig) -> dict[str, Any]:
-    """What the router applies live: the served models, the routes and the guard policies."""
+    """What the router applies live: the served models, the routes, the guard policies and
+    the tenants' access."""
     return RouterUserConfig(
         models=[served_model(model) for model in config.models],
         routing=config.routing(),
         guardrails=config.guardrails,
+        auth=config.auth.model_copy(update={"keys_file": str(key_file(config))}),
     ).model_dump(mode="json", by_alias=True)
 
 

@@ -217,5 +217,10 @@ def wait_for_replicas(
 
 def undeploy() -> None:
     """Stop the application and disconnect, so stopping Ray next does not alarm this driver."""
+    from services.auth.registry import close_registry
+    from services.quotas.gate import close_keeper
+
     serve.shutdown()
+    close_registry()
+    close_keeper()
     ray.shutdown()

@@ -6,6 +6,7 @@ them (see ``to_openai_error`` here and ``services.api.grpc_status``).
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -77,6 +78,29 @@ class PermissionDeniedError(ClientError):
 
     http_status = HTTPStatus.FORBIDDEN
     openai_type = "permission_denied"
+
+
+class QuotaExceededError(ClientError):
+    """The caller's tenant is over one of its quotas; the same request passes later."""
+
+    http_status = HTTPStatus.TOO_MANY_REQUESTS
+    openai_type = "rate_limit_exceeded"
+
+    def __init__(self, limit: str, retry_after_s: float) -> None:
+        retry_after_s = max(retry_after_s, 0.0)
+        super().__init__(
+            f"over this API key's quota ({limit}); retry in {math.ceil(retry_after_s)} s"
+        )
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+    def details(self) -> dict[str, str]:
+        return {"quota": self.limit, "retry_after_s": f"{self.retry_after_s:.1f}"}
+
+    @property
+    def retry_after_header(self) -> str:
+        """HTTP's ``Retry-After``: whole seconds, rounded up (never 0: that invites a storm)."""
+        return str(max(1, math.ceil(self.retry_after_s)))
 
 
 class GuardViolation(ClientError):

@@ -12,10 +12,9 @@ from typing import Annotated
 
 import typer
 
+from cluster.auth import DEFAULT_KEY_FILE
 from cluster.cli.failure import fail
 from services.auth.store import KeyStore, UnknownKeyError
-
-DEFAULT_KEY_FILE = Path(__file__).resolve().parents[2] / ".fleet" / "keys.json"
 
 keys_app = typer.Typer(help="Create, list and revoke API keys (tenant and operator keys).")
 

@@ -7,16 +7,21 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cluster.cli.failure import fail
 from cluster.cli.guardrails import guardrails_app
+from cluster.cli.keys import keys_app
 from cluster.cli.operations import apply, scale, status
 from cluster.cli.render import render_app
 from cluster.cli.routes import routes_app
 from cluster.cli.zoo import zoo_app
+
+if TYPE_CHECKING:
+    from cluster.config.schema import ClusterConfig
+    from services.auth.keys import ApiKey
 
 # vLLM logs platform notes at import (Triton and the like); they are noise in a CLI.
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
@@ -33,6 +38,7 @@ app.add_typer(zoo_app, name="zoo")
 app.add_typer(routes_app, name="routes")
 app.add_typer(guardrails_app, name="guardrails")
 app.add_typer(render_app, name="render")
+app.add_typer(keys_app, name="keys")
 
 ConfigOption = Annotated[
     Path | None,
@@ -83,6 +89,7 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     signal.signal(signal.SIGINT, tear_down)
     signal.signal(signal.SIGTERM, tear_down)
     launcher.connect(ray_address)
+    new_key = _first_key(cluster_config)
     names = [model.name for model in cluster_config.models]
     typer.echo(f"deploying {len(names)} models: {', '.join(names)}")
     try:
@@ -96,6 +103,29 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     typer.echo(f"  Prometheus metrics:     {endpoints.metrics} (every node, this port)")
     typer.echo(f"  traces:                 {endpoints.traces}")
     typer.echo("  stop it with:           fleet down")
+    _print_access(cluster_config, new_key)
+
+
+def _first_key(config: ClusterConfig) -> ApiKey | None:
+    from cluster.auth import first_key, key_file
+
+    return first_key(key_file(config)) if config.auth.enabled else None
+
+
+def _print_access(config: ClusterConfig, new_key: ApiKey | None) -> None:
+    """How to call the cluster: the key made at this first start (shown only now), where
+    keys are kept, or a warning that anyone may call."""
+    from cluster.auth import key_file
+    from services.auth.config import AUTH_OFF_WARNING
+
+    if not config.auth.enabled:
+        typer.secho(f"WARNING: {AUTH_OFF_WARNING}", fg=typer.colors.YELLOW, err=True)
+        return
+    if new_key is not None:
+        typer.echo("\nan API key for tenant 'default', made at this first start; shown only now:")
+        typer.secho(f"  {new_key.token}", bold=True)
+        typer.echo("  send it as 'Authorization: Bearer <key>' (HTTP) or 'authorization' (gRPC)")
+    typer.echo(f"  API keys (digests only): {key_file(config)}; more with `fleet keys create`")
 
 
 @app.command()

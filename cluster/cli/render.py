@@ -27,12 +27,13 @@ OutputOption = Annotated[
 def _render(config_path: Path | None, output: Path | None, render: Callable) -> None:
     """Load (structurally only: rendering needs no model folders) and write the text."""
     from cluster.config import ConfigError, load_config
+    from cluster.render.kuberay import RenderError
 
     try:
         config = load_config(config_path)
-    except ConfigError as error:
+        text = render(config, str(config_path or "deploy/configs/local.yaml"))
+    except (ConfigError, RenderError) as error:
         raise fail(str(error)) from None
-    text = render(config, str(config_path or "deploy/configs/local.yaml"))
     if output is None:
         typer.echo(text, nl=False)
     else:

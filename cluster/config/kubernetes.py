@@ -73,6 +73,11 @@ class KubernetesConfig(StrictModel):
     hf_token_secret: str | None = "hf-token"
     """A Secret whose ``token`` key becomes HF_TOKEN in every pod (optional: pods start
     without it); None sets no HF_TOKEN."""
+    keys_secret: str = "llm-fleet-keys"
+    """The Secret holding the API key file (its ``keys.json``, digests only, as `fleet keys
+    --file` writes it), mounted read-only in the head pod at the folder of
+    ``auth.keys_file``; Kubernetes swaps the mounted file when the Secret changes, and the
+    cluster takes the new keys without a restart."""
     worker_groups: dict[str, WorkerGroupOverride] = Field(default_factory=dict)
     """Overrides per derived worker group name (e.g. ``a100-4gpu``)."""
 

@@ -81,14 +81,17 @@ def load_config(path: Path | str | None = None) -> ClusterConfig:
     except OSError as error:
         raise ConfigError(f"{config_path}: cannot read: {error.strerror}") from error
     config = parse_config(text, str(config_path))
-    return _anchor_relative_sources(config, config_path.resolve().parent)
+    return _anchor_relative_paths(config, config_path.resolve().parent)
 
 
-def _anchor_relative_sources(config: ClusterConfig, base: Path) -> ClusterConfig:
+def _anchor_relative_paths(config: ClusterConfig, base: Path) -> ClusterConfig:
+    auth = config.auth
+    if auth.keys_file is not None:
+        auth = auth.model_copy(update={"keys_file": str((base / auth.keys_file).resolve())})
     models = [
         model.model_copy(update={"source": str((base / model.source).resolve())})
         if model.source.startswith(("./", "../"))
         else model
         for model in config.models
     ]
-    return config.model_copy(update={"models": models})
+    return config.model_copy(update={"models": models, "auth": auth})

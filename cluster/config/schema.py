@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cluster.config.kubernetes import KubernetesConfig
+from services.auth.config import ANY, AuthConfig
 from services.embedder.config import EmbedderConfig
 from services.guardrails.check_config import JudgeCheckConfig
 from services.guardrails.config import GuardrailsConfig
@@ -193,6 +194,21 @@ class ClusterConfig(StrictModel):
     """How `fleet render kuberay` lays the cluster out on Kubernetes."""
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     """Traces (OpenTelemetry exporters), the Prometheus metrics port and the log format."""
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    """API keys and what each tenant may reach; on unless turned off here."""
+
+    @model_validator(mode="after")
+    def _tenants_name_served_things(self) -> ClusterConfig:
+        callable_names = {model.name for model in self.models} | {r.name for r in self.routes}
+        policies = [("defaults", self.auth.defaults)]
+        policies += [(f"tenants.{name}", policy) for name, policy in self.auth.tenants.items()]
+        for where, policy in policies:
+            unknown = sorted(set(policy.models) - callable_names - {ANY})
+            if unknown:
+                raise ValueError(
+                    f"auth.{where}.models: not a served model or route: {', '.join(unknown)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _guardrails_name_served_things(self) -> ClusterConfig:

@@ -7,6 +7,7 @@ two can never drift; the worker groups come from ``cluster.render.groups``.
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -72,6 +73,39 @@ def _shm_volume(size_gib: int) -> dict[str, Any]:
     return {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{size_gib}Gi"}}
 
 
+KEYS_VOLUME = "api-keys"
+
+
+class RenderError(ValueError):
+    """The config cannot run on Kubernetes as it stands."""
+
+
+def _mount_keys(config: ClusterConfig, container: dict[str, Any], volumes: list) -> None:
+    """The key Secret, read-only at the folder of ``auth.keys_file`` (the head pod runs the
+    registry that reads it)."""
+    keys_file = config.auth.keys_file
+    if not config.auth.enabled:
+        return
+    if keys_file is None or not PurePosixPath(keys_file).is_absolute():
+        raise RenderError(
+            "auth.keys_file: set an absolute path in the head pod, where the Secret "
+            f"'{config.kubernetes.keys_secret}' is mounted (e.g. /etc/llm-fleet/keys/keys.json)"
+        )
+    path = PurePosixPath(keys_file)
+    container["volumeMounts"].append(
+        {"name": KEYS_VOLUME, "mountPath": str(path.parent), "readOnly": True}
+    )
+    volumes.append(
+        {
+            "name": KEYS_VOLUME,
+            "secret": {
+                "secretName": config.kubernetes.keys_secret,
+                "items": [{"key": path.name, "path": path.name}],
+            },
+        }
+    )
+
+
 def head_group(config: ClusterConfig) -> dict[str, Any]:
     """The head: no GPUs, so no model replica is ever placed there."""
     head = config.kubernetes.head
@@ -84,6 +118,9 @@ def head_group(config: ClusterConfig) -> dict[str, Any]:
         _metrics_port(config),
     ]
     resources = {"cpu": str(head.cpu), "memory": f"{head.memory_gib}Gi"}
+    container = _container(config, "ray-head", resources, ports)
+    volumes = [_shm_volume(2)]
+    _mount_keys(config, container, volumes)
     return {
         "rayStartParams": {
             "dashboard-host": "0.0.0.0",
@@ -92,8 +129,8 @@ def head_group(config: ClusterConfig) -> dict[str, Any]:
         },
         "template": {
             "spec": {
-                "containers": [_container(config, "ray-head", resources, ports)],
-                "volumes": [_shm_volume(2)],
+                "containers": [container],
+                "volumes": volumes,
             }
         },
     }

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
+from typing import Protocol
 
 from fleet.v1 import fleet_pb2
 from grpc_health.v1 import health_pb2
@@ -23,6 +24,7 @@ from services.api.grpc_mapping import (
     to_openai_request,
 )
 from services.api.grpc_status import StatusContext, apply_status, end_call, to_grpc_status
+from services.auth.access import Caller, Credentials
 from services.errors import GuardViolation, NotFoundError
 from services.router.core import Router
 
@@ -34,16 +36,37 @@ GRPC_SERVICER_FUNCTIONS = [
 FLEET_SERVICE = fleet_pb2.DESCRIPTOR.services_by_name["FleetService"].full_name
 
 
+AUTHORIZATION_METADATA = "authorization"
+
+
+class CallContext(StatusContext, Protocol):
+    """Ray Serve's gRPC context as the handlers use it: a status and the caller's metadata."""
+
+    def invocation_metadata(self) -> Iterable[tuple[str, str]]: ...
+
+
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def identify(
+    router: Router, context: CallContext, routing: fleet_pb2.RoutingHints | None = None
+) -> Caller:
+    """The caller the ``authorization`` metadata proves (the tenant in ``routing`` counts
+    only from a trusted upstream)."""
+    metadata = dict(context.invocation_metadata())
+    claimed = routing.tenant if routing is not None else ""
+    return router.identify(
+        Credentials(metadata.get(AUTHORIZATION_METADATA), claimed_tenant=claimed or None)
+    )
+
+
 async def _events(
-    router: Router, request: fleet_pb2.GenerateRequest, started: float
+    router: Router, request: fleet_pb2.GenerateRequest, caller: Caller, started: float
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     """Deltas as the engine produces them, then the end event (TTFT measured from arrival)."""
     body, hints = to_openai_request(request, stream=True)
-    stream = await router.generate_stream(body, hints, transport="grpc")
+    stream = await router.generate_stream(body, hints, caller=caller, transport="grpc")
     translator = StreamTranslator(stream.decision, request.request_id or f"fleet-{uuid.uuid4()}")
     first_token_ms: float | None = None
     # Closing explicitly (not at garbage collection) is what aborts the engine's
@@ -68,11 +91,12 @@ async def _events(
 
 
 async def generate_stream(
-    router: Router, request: fleet_pb2.GenerateRequest, context: StatusContext
+    router: Router, request: fleet_pb2.GenerateRequest, context: CallContext
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     started = time.perf_counter()
     try:
-        async with aclosing(_events(router, request, started)) as events:
+        caller = identify(router, context, request.routing)
+        async with aclosing(_events(router, request, caller, started)) as events:
             async for event in events:
                 yield event
     except GuardViolation as violation:
@@ -90,7 +114,7 @@ async def generate_stream(
 
 
 async def generate(
-    router: Router, request: fleet_pb2.GenerateRequest, context: StatusContext
+    router: Router, request: fleet_pb2.GenerateRequest, context: CallContext
 ) -> fleet_pb2.GenerateResponse:
     """Unary: the engine streams underneath, so the answer can report its time to first token.
 
@@ -99,7 +123,8 @@ async def generate(
     started = time.perf_counter()
     parts: list[str] = []
     try:
-        async with aclosing(_events(router, request, started)) as events:
+        caller = identify(router, context, request.routing)
+        async with aclosing(_events(router, request, caller, started)) as events:
             async for event in events:
                 if event.HasField("delta"):
                     parts.append(event.delta.text)
@@ -119,8 +144,14 @@ async def generate(
     )
 
 
-def list_models(router: Router) -> fleet_pb2.ListModelsResponse:
-    return list_models_response(router.model_cards())
+def list_models(router: Router, context: CallContext) -> fleet_pb2.ListModelsResponse:
+    """The models and routes the caller may name."""
+    try:
+        caller = identify(router, context)
+    except Exception as error:
+        apply_status(context, to_grpc_status(error))
+        return fleet_pb2.ListModelsResponse()
+    return list_models_response(router.model_cards(caller))
 
 
 def health_check(

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import FleetError, InvalidRequestError, ServerError, to_openai_error
+from services.errors import (
+    FleetError,
+    InvalidRequestError,
+    QuotaExceededError,
+    ServerError,
+    to_openai_error,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def error_response(error: FleetError) -> JSONResponse:
-    return JSONResponse(to_openai_error(error), status_code=int(error.http_status))
+    headers = {}
+    if error.http_status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer realm="llm-fleet"'
+    if isinstance(error, QuotaExceededError):
+        headers["Retry-After"] = error.retry_after_header
+    return JSONResponse(to_openai_error(error), status_code=int(error.http_status), headers=headers)
 
 
 async def _fleet_error(_: Request, error: FleetError) -> JSONResponse:

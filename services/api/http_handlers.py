@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
+from services.auth.access import Caller, Credentials
 from services.errors import (
     ClientError,
     FleetError,
@@ -54,12 +55,23 @@ async def parse_body(request: Request, model_cls: type[RequestModel]) -> Request
         raise InvalidRequestError(f"'{field}': {issue['msg']}", param=field) from None
 
 
-def routing_hints(request: Request, body: OpenAIRequest) -> RoutingHints:
+def identify(router: Router, request: Request) -> Caller:
+    """The caller the ``Authorization`` header proves; ``x-fleet-tenant`` counts only from a
+    trusted upstream."""
+    return router.identify(
+        Credentials(
+            request.headers.get("authorization"),
+            claimed_tenant=request.headers.get(TENANT_HEADER),
+        )
+    )
+
+
+def routing_hints(request: Request, body: OpenAIRequest, caller: Caller) -> RoutingHints:
     routing_key = request.headers.get(ROUTING_KEY_HEADER) or getattr(body, "user", None)
     return RoutingHints(
         model=body.model or "",
         routing_key=routing_key,
-        tenant=request.headers.get(TENANT_HEADER),
+        tenant=caller.tenant,
         labels=request_labels(request),
     )
 
@@ -95,16 +107,19 @@ def route_headers(
     return headers
 
 
-async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Response:
-    hints = routing_hints(request, body)
+async def _serve(router: Router, request: Request, body_type: type[OpenAIRequest]) -> Response:
+    # The key first: a caller without one learns nothing, not even what is wrong in its body.
+    caller = identify(router, request)
+    body = await parse_body(request, body_type)
+    hints = routing_hints(request, body, caller)
     if body.stream:
-        stream = await router.generate_stream(body, hints)
+        stream = await router.generate_stream(body, hints, caller=caller)
         return StreamingResponse(
             _end_with_error_event(stream.chunks),
             media_type="text/event-stream",
             headers=route_headers(stream.decision, stream.guard),
         )
-    result = await router.generate(body, hints)
+    result = await router.generate(body, hints, caller=caller)
     extension: dict[str, object] = {**route_extension(result.decision)}
     if result.guard is not None:
         extension["guardrails"] = result.guard
@@ -113,22 +128,26 @@ async def _serve(router: Router, request: Request, body: OpenAIRequest) -> Respo
 
 
 async def chat_completions(router: Router, request: Request) -> Response:
-    return await _serve(router, request, await parse_body(request, ChatCompletionRequest))
+    return await _serve(router, request, ChatCompletionRequest)
 
 
 async def completions(router: Router, request: Request) -> Response:
-    return await _serve(router, request, await parse_body(request, CompletionRequest))
+    return await _serve(router, request, CompletionRequest)
 
 
-def list_models(router: Router) -> JSONResponse:
-    return JSONResponse({"object": "list", "data": router.model_cards()})
+def list_models(router: Router, request: Request) -> JSONResponse:
+    """The models and routes the caller may name."""
+    cards = router.model_cards(identify(router, request))
+    return JSONResponse({"object": "list", "data": cards})
 
 
-def model_card(router: Router, name: str) -> JSONResponse:
-    """One model or route (alias) by name; 404 listing both when it is neither."""
-    card = next((card for card in router.model_cards() if card["id"] == name), None)
+def model_card(router: Router, request: Request, name: str) -> JSONResponse:
+    """One model or route (alias) by name; 404 listing the caller's when it is neither (or
+    not the caller's to use)."""
+    caller = identify(router, request)
+    card = next((card for card in router.model_cards(caller) if card["id"] == name), None)
     if card is None:
-        raise ModelNotFoundError(name, router.catalog.names + router.routing.aliases)
+        raise ModelNotFoundError(name, router.visible_names(caller))
     return JSONResponse(card)
 
 

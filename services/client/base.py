@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -12,6 +13,7 @@ from services.client import convert
 from services.client.retry import Deadline, RetryPolicy, resolve_policy
 
 Metadata = Sequence[tuple[str, str]]
+API_KEY_ENV = "FLEET_API_KEY"
 # grpc.Channel for the blocking client, grpc.aio.Channel for the asyncio one.
 Channel = TypeVar("Channel")
 
@@ -20,12 +22,15 @@ class ClientBase(Generic[Channel]):
     """The options and call helpers of ``FleetClient`` and ``AsyncFleetClient``.
 
     Subclasses open their kind of channel (``_open_channel``) and add the calls.
+    ``api_key`` (default: the ``FLEET_API_KEY`` environment variable) goes with every call
+    as ``authorization: Bearer <key>`` metadata.
     """
 
     def __init__(
         self,
         target: str,
         *,
+        api_key: str | None = None,
         timeout: float | None = 60.0,
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
@@ -37,7 +42,9 @@ class ClientBase(Generic[Channel]):
         self._stub = fleet_pb2_grpc.FleetServiceStub(self._channel)
         self._timeout = timeout
         self._policy = resolve_policy(retry_policy, max_retries)
-        self._metadata = tuple(metadata)
+        api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        authorization = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._metadata = authorization + tuple(metadata)
 
     def _open_channel(
         self,

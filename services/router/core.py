@@ -12,6 +12,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import Any
 
+from services.auth.access import OPEN_CALLER, AccessControl, Caller, Credentials
 from services.errors import (
     DeadlineExceededError,
     ModelNotFoundError,
@@ -19,6 +20,7 @@ from services.errors import (
     RetryableError,
     ServerError,
 )
+from services.quotas.gate import Lease, QuotaGate, total_tokens
 from services.router.availability import ModelAvailability
 from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
@@ -86,9 +88,13 @@ class Router:
         guardrails: Guardrails | None = None,
         availability: ModelAvailability | None = None,
         metrics: Metrics | None = None,
+        access: AccessControl | None = None,
+        quotas: QuotaGate | None = None,
         timeout_s: float = 600,
     ) -> None:
         self.catalog = catalog
+        self.access = access or AccessControl()
+        self.quotas = quotas or QuotaGate()
         self.availability = availability or ModelAvailability()
         self.routing = routing or RoutingTable()
         self.guardrails = guardrails or Guardrails()
@@ -100,22 +106,38 @@ class Router:
         self._shadows = ShadowMirror(backend, self.stats)
 
     def reconfigure(
-        self, catalog: ModelCatalog, routing: RoutingTable, guardrails: Guardrails | None = None
+        self,
+        catalog: ModelCatalog,
+        routing: RoutingTable,
+        guardrails: Guardrails | None = None,
+        access: AccessControl | None = None,
     ) -> None:
-        """Swap the served models, the routing table and the guard policies; requests
-        already routed keep their choice and their guard."""
+        """Swap the served models, the routing table, the guard policies and the tenant
+        rules; requests already routed keep their choice and their guard."""
         self.catalog = catalog
         self.routing = routing
         self.guardrails = guardrails or Guardrails()
+        self.access = access or AccessControl()
         self._breakers.config = routing.config.circuit_breaker
 
-    def model_cards(self) -> list[dict[str, Any]]:
-        """What callers may name, as OpenAI ``model`` objects: every served model (with
+    def identify(self, credentials: Credentials) -> Caller:
+        """The caller a request's credentials prove (AuthenticationError when none)."""
+        return self.access.identify(credentials)
+
+    def visible_names(self, caller: Caller) -> list[str]:
+        """The models and routes ``caller`` may name."""
+        names = self.catalog.names + self.routing.aliases
+        return [name for name in names if caller.policy.allows(name)]
+
+    def model_cards(self, caller: Caller) -> list[dict[str, Any]]:
+        """What ``caller`` may name, as OpenAI ``model`` objects: every served model (with
         the routes that can pick it as ``metadata.aliases``), then every route."""
+        allows = caller.policy.allows
         cards = self.catalog.model_cards()
         for card in cards:
-            card["metadata"]["aliases"] = self.routing.aliases_of(card["id"])
-        return cards + self.routing.route_cards()
+            aliases = self.routing.aliases_of(card["id"])
+            card["metadata"]["aliases"] = [alias for alias in aliases if allows(alias)]
+        return [card for card in cards + self.routing.route_cards() if allows(card["id"])]
 
     async def drain_shadows(self) -> None:
         """Wait for the shadow copies in flight."""
@@ -126,22 +148,26 @@ class Router:
         """Models being skipped, with seconds until one request probes them again."""
         return self._breakers.open_circuits()
 
-    async def route(self, hints: RoutingHints, request: OpenAIRequest) -> RouteChoice:
+    async def route(
+        self, hints: RoutingHints, request: OpenAIRequest, caller: Caller = OPEN_CALLER
+    ) -> RouteChoice:
         """Pick the model for a request: by route (alias) or by the served model's name."""
-        return await self._route(hints, request_facts(request))
+        return await self._route(hints, request_facts(request), caller)
 
-    async def _route(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice:
+    async def _route(self, hints: RoutingHints, facts: RequestFacts, caller: Caller) -> RouteChoice:
         with route_span(hints.model) as span:
-            choice = await self._choose(hints, facts)
+            choice = await self._choose(hints, facts, caller)
             span.describe(choice.decision, choice.fallbacks)
         return choice
 
-    async def _choose(self, hints: RoutingHints, facts: RequestFacts) -> RouteChoice:
+    async def _choose(
+        self, hints: RoutingHints, facts: RequestFacts, caller: Caller
+    ) -> RouteChoice:
         choice = await self.routing.choose(hints, facts)
         if choice is not None:
             return choice
         if hints.model not in self.catalog:
-            raise ModelNotFoundError(hints.model, self.catalog.names + self.routing.aliases)
+            raise ModelNotFoundError(hints.model, self.visible_names(caller))
         return RouteChoice(decision=RouteDecision(model=hints.model))
 
     def _candidates(self, choice: RouteChoice) -> list[str]:
@@ -239,12 +265,34 @@ class Router:
             span.first_item()
         return first, TracedItems(items, span)
 
+    async def _permit(
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        caller: Caller,
+        telemetry: RequestTelemetry,
+    ) -> tuple[OpenAIRequest, RoutingHints, Lease]:
+        """Check the caller may make the request (its tenant's models and limits), then
+        admit it under the tenant's quotas: all before any model works on it."""
+        telemetry.identified(caller.tenant, caller.key_id)
+        # Rules and guard policies see the proven tenant, never one the request claims.
+        hints = replace(hints, tenant=caller.tenant)
+        request = self.access.limit(caller, request)
+        self.access.authorize(caller, hints.model, self.visible_names(caller))
+        lease = await self.quotas.admit(caller.tenant, caller.policy.quotas)
+        return request, hints, lease
+
     async def _admit(
-        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        caller: Caller,
+        telemetry: RequestTelemetry,
     ) -> tuple[RouteChoice, OpenAIRequest, GuardSession | None]:
-        """Route the request, then guard its prompt with the policies of that route."""
+        """Route the request, then guard its prompt with the policies of that route and of
+        the caller's tenant."""
         facts = request_facts(request)
-        choice = await self._route(hints, facts)
+        choice = await self._route(hints, facts, caller)
         decision = choice.decision
         telemetry.routed(decision.model, decision.route, decision.variant)
         request, guard = await self.guardrails.check_prompt(
@@ -258,12 +306,23 @@ class Router:
         )
 
     async def generate(
-        self, request: OpenAIRequest, hints: RoutingHints, *, transport: str = "http"
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        *,
+        caller: Caller = OPEN_CALLER,
+        transport: str = "http",
     ) -> RoutedResponse:
         """The whole answer at once (an HTTP request without ``stream``)."""
         telemetry = self._telemetry(request, transport)
         with telemetry.active():
-            result = await self._generate(request, hints, telemetry)
+            request, hints, lease = await self._permit(request, hints, caller, telemetry)
+            try:
+                result = await self._generate(request, hints, caller, telemetry)
+            except BaseException:
+                lease.settle()
+                raise
+        lease.settle(total_tokens(result.body.usage.model_dump() if result.body.usage else None))
         body = result.body
         telemetry.answered(
             usage=body.usage.model_dump() if body.usage is not None else None,
@@ -275,9 +334,13 @@ class Router:
         return result
 
     async def _generate(
-        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        caller: Caller,
+        telemetry: RequestTelemetry,
     ) -> RoutedResponse:
-        choice, request, guard = await self._admit(request, hints, telemetry)
+        choice, request, guard = await self._admit(request, hints, caller, telemetry)
         request = request.model_copy(update={"stream": False})
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -296,18 +359,35 @@ class Router:
         return RoutedResponse(decision=decision, body=body, guard=guard.metadata())
 
     async def generate_stream(
-        self, request: OpenAIRequest, hints: RoutingHints, *, transport: str = "http"
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        *,
+        caller: Caller = OPEN_CALLER,
+        transport: str = "http",
     ) -> RoutedStream:
         """A stream whose first chunk has arrived; its telemetry ends with its last chunk."""
         telemetry = self._telemetry(request, transport)
         with telemetry.active():
-            stream = await self._generate_stream(request, hints, telemetry)
-        return replace(stream, chunks=telemetry.observe(stream.chunks, stream.facts))
+            request, hints, lease = await self._permit(request, hints, caller, telemetry)
+            try:
+                stream = await self._generate_stream(request, hints, caller, telemetry)
+            except BaseException:
+                lease.settle()
+                raise
+        facts = stream.facts
+        assert facts is not None
+        chunks = lease.settled_after(stream.chunks, lambda: total_tokens(facts.usage))
+        return replace(stream, chunks=telemetry.observe(chunks, facts))
 
     async def _generate_stream(
-        self, request: OpenAIRequest, hints: RoutingHints, telemetry: RequestTelemetry
+        self,
+        request: OpenAIRequest,
+        hints: RoutingHints,
+        caller: Caller,
+        telemetry: RequestTelemetry,
     ) -> RoutedStream:
-        choice, request, guard = await self._admit(request, hints, telemetry)
+        choice, request, guard = await self._admit(request, hints, caller, telemetry)
         facts = StreamFacts(keep_usage=_asks_usage(request), keeps_text=captures_content())
         # The closing usage chunk is always asked for: telemetry counts tokens with it.
         request = request.model_copy(

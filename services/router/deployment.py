@@ -21,11 +21,15 @@ from ray.serve.grpc_util import RayServegRPCContext
 
 from services.api import grpc_handlers, http_handlers
 from services.api.http_errors import install_error_handlers
+from services.auth.access import AccessControl, KeyRing
+from services.auth.config import AUTH_OFF_WARNING, AuthConfig
+from services.auth.registry import follow_registry, open_registry, refresh_from
 from services.guardrails.audit import GuardAudit
 from services.guardrails.checks.windows import SharedEmbedder
 from services.guardrails.config import GuardrailsConfig
 from services.guardrails.factory import CheckServices
 from services.guardrails.policies import GuardPolicies
+from services.quotas.gate import ActorKeeper, QuotaGate
 from services.router.availability import watch_availability
 from services.router.backend import ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
@@ -50,6 +54,7 @@ class RouterUserConfig(BaseModel):
     models: list[ServedModel]
     routing: RoutingConfig
     guardrails: GuardrailsConfig = GuardrailsConfig()
+    auth: AuthConfig = AuthConfig()
 
 
 async def _prepare(policies: GuardPolicies) -> None:
@@ -76,6 +81,7 @@ class RouterDeployment:
             backend,
             guardrails=Guardrails(audit=GuardAudit(metrics=metrics)),
             metrics=metrics,
+            quotas=QuotaGate(ActorKeeper()),
             timeout_s=timeout_s,
         )
         self._availability_watch: asyncio.Task[None] | None = None
@@ -89,6 +95,9 @@ class RouterDeployment:
         self._preparing: asyncio.Task[None] | None = None
         self._token_counter = HuggingFaceTokenCounter({})
         self._tokenizer_sources: dict[str, str] = {}
+        self._keys = KeyRing()
+        self._keys_watch: asyncio.Task[None] | None = None
+        self._warned_auth_off = False
 
     async def reconfigure(self, user_config: dict) -> None:
         """Ray Serve calls this with the user_config: live model and route changes, no
@@ -119,7 +128,23 @@ class RouterDeployment:
             self._guard_policies = policies
             self._preparing = asyncio.create_task(_prepare(policies))
         guardrails = Guardrails(policies, self._token_counter, self._router.guardrails.audit)
-        self._router.reconfigure(ModelCatalog(live.models), table, guardrails)
+        await self._follow_keys(live.auth)
+        access = AccessControl(live.auth, self._keys)
+        self._router.reconfigure(ModelCatalog(live.models), table, guardrails, access)
+
+    async def _follow_keys(self, auth: AuthConfig) -> None:
+        """Load the keys before the first request (so a replica never refuses a valid key
+        for want of them), then follow the registry."""
+        if not auth.enabled:
+            if not self._warned_auth_off:
+                logger.warning(AUTH_OFF_WARNING)
+                self._warned_auth_off = True
+            return
+        if self._keys_watch is None:
+            if auth.keys_file is None:
+                raise ValueError("auth.keys_file: the cluster side names the key file")
+            await refresh_from(open_registry(auth.keys_file), self._keys)
+            self._keys_watch = asyncio.create_task(follow_registry(self._keys))
 
     def _model_apps(self) -> dict[str, str]:
         catalog = self._router.catalog
@@ -161,16 +186,17 @@ class RouterDeployment:
         return await http_handlers.completions(self._router, request)
 
     @http_app.get("/v1/models")
-    async def models(self) -> Response:
-        return http_handlers.list_models(self._router)
+    async def models(self, request: Request) -> Response:
+        return http_handlers.list_models(self._router, request)
 
     @http_app.get("/v1/models/{model:path}")
-    async def model(self, model: str) -> Response:
-        return http_handlers.model_card(self._router, model)
+    async def model(self, request: Request, model: str) -> Response:
+        return http_handlers.model_card(self._router, request, model)
 
     @http_app.get("/health")
     async def health(self) -> Response:
-        return JSONResponse({"status": "ok", "models": self._router.catalog.names})
+        # Unauthenticated (load balancers probe it), so it names nothing served.
+        return JSONResponse({"status": "ok"})
 
     # gRPC: fleet.v1.FleetService
     async def Generate(
@@ -187,9 +213,9 @@ class RouterDeployment:
                 yield event
 
     async def ListModels(
-        self, request: fleet_pb2.ListModelsRequest
+        self, request: fleet_pb2.ListModelsRequest, grpc_context: RayServegRPCContext
     ) -> fleet_pb2.ListModelsResponse:
-        return grpc_handlers.list_models(self._router)
+        return grpc_handlers.list_models(self._router, grpc_context)
 
     # gRPC: grpc.health.v1.Health
     async def Check(

@@ -28,6 +28,8 @@ from services.telemetry.tracing import captures_content, tracer
 FIRST_TOKEN_EVENT = "gen_ai.first_token"
 ROUTE_ATTRIBUTE = "llm_fleet.route"
 VARIANT_ATTRIBUTE = "llm_fleet.variant"
+TENANT_ATTRIBUTE = "llm_fleet.tenant"
+KEY_ID_ATTRIBUTE = "llm_fleet.key_id"
 OPERATIONS = {"chat": "chat", "completions": "text_completion"}
 
 
@@ -121,6 +123,11 @@ class RequestTelemetry:
             raise
         finally:
             otel_context.detach(token)
+
+    def identified(self, tenant: str | None, key_id: str | None) -> None:
+        """Who the request is from: the authenticated tenant and the (public) key id."""
+        attributes = {TENANT_ATTRIBUTE: tenant, KEY_ID_ATTRIBUTE: key_id}
+        self.span.set_attributes({k: v for k, v in attributes.items() if v is not None})
 
     def routed(self, model: str, route: str, variant: str) -> None:
         """The model that serves the request (called again after a fallback)."""

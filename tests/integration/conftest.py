@@ -7,9 +7,11 @@ the embedded default config plus a tensor-parallel twin of the tiny Mixtral.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import openai
 import pytest
@@ -23,6 +25,8 @@ from cluster.launcher import RAY_ENV, Endpoints, deploy
 from cluster.rollout import apply_routes
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from cluster.zoo import build_zoo
+from services.auth.config import AuthConfig, TenantPolicy
+from services.auth.store import KeyStore
 from services.client import FleetClient
 from services.routing.config import SplitRouteConfig, VariantConfig
 from services.telemetry.config import MetricsConfig, TelemetryConfig, TracingConfig
@@ -48,19 +52,66 @@ AB_ROUTE = SplitRouteConfig(
 )
 
 
+# The tenants of the session's keys. Every test calls as TESTS unless it is about a tenant.
+TESTS = "tests"
+ACME = "acme"  # the embedded default's tenant: the rules route's `acme` rule, a guard policy
+STRICT = "strict-tenant"  # a guard policy of its own (test_guardrails)
+LIMITED = "limited"  # two names and 8 tokens at most
+MESH = "mesh"  # a trusted upstream: names the tenant it calls for
+LIMITED_POLICY = TenantPolicy(models=["tiny-qwen2", AB_ROUTE.name], max_tokens=8)
+OPERATOR = "operator"
+
+
 @dataclass(frozen=True)
 class RunningCluster:
     config: ClusterConfig
     endpoints: Endpoints
     traces: OtlpReceiver
     """Where every process of the cluster exports its spans."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """A key per tenant above (and OPERATOR's), as callers present them."""
 
     @property
     def model_names(self) -> list[str]:
         return [model.name for model in self.config.models]
 
+    @property
+    def key_file(self) -> Path:
+        assert self.config.auth.keys_file is not None
+        return Path(self.config.auth.keys_file)
 
-def integration_config() -> ClusterConfig:
+    def headers(self, tenant: str = TESTS) -> dict[str, str]:
+        """HTTP headers that authenticate as ``tenant``."""
+        return {"Authorization": f"Bearer {self.keys[tenant]}"}
+
+    def metadata(self, tenant: str = TESTS) -> list[tuple[str, str]]:
+        """gRPC metadata that authenticates as ``tenant``."""
+        return [("authorization", f"Bearer {self.keys[tenant]}")]
+
+
+def integration_auth(config: ClusterConfig, key_file: Path) -> AuthConfig:
+    tenants = {
+        **config.auth.tenants,
+        STRICT: TenantPolicy(),
+        LIMITED: LIMITED_POLICY,
+        MESH: TenantPolicy(),
+    }
+    return config.auth.model_copy(
+        update={"keys_file": str(key_file), "tenants": tenants, "trusted_upstreams": [MESH]}
+    )
+
+
+def issue_keys(key_file: Path) -> dict[str, str]:
+    store = KeyStore(key_file)
+    keys = {
+        tenant: store.create(role="tenant", tenant=tenant, name="integration tests")[0].token
+        for tenant in (TESTS, ACME, STRICT, LIMITED, MESH)
+    }
+    keys[OPERATOR] = store.create(role="operator", name="integration tests")[0].token
+    return keys
+
+
+def integration_config(key_file: Path) -> ClusterConfig:
     config = load_config()
     mixtral = config.model("tiny-mixtral")
     tp2 = mixtral.model_copy(
@@ -82,6 +133,7 @@ def integration_config() -> ClusterConfig:
             "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
             "models": [*models, tp2],
             "routes": [*config.routes, AB_ROUTE],
+            "auth": integration_auth(config, key_file),
             "telemetry": TelemetryConfig(
                 tracing=TracingConfig(
                     exporter="otlp-grpc", endpoint=f"http://127.0.0.1:{TEST_OTLP_GRPC_PORT}"
@@ -100,7 +152,9 @@ def otlp_receiver(cluster: RunningCluster) -> OtlpReceiver:
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[RunningCluster]:
     build_zoo()
-    config = integration_config()
+    key_file = Path(tempfile.mkdtemp(prefix="fleet-keys-")) / "keys.json"
+    keys = issue_keys(key_file)
+    config = integration_config(key_file)
     os.environ.update(RAY_ENV)
     ray.init(
         address="local",
@@ -119,7 +173,7 @@ def cluster() -> Iterator[RunningCluster]:
     receiver = OtlpReceiver(grpc_port=TEST_OTLP_GRPC_PORT).start()
     try:
         endpoints = deploy(config, timeout_s=900)
-        yield RunningCluster(config=config, endpoints=endpoints, traces=receiver)
+        yield RunningCluster(config=config, endpoints=endpoints, traces=receiver, keys=keys)
     finally:
         receiver.stop()
         serve.shutdown()
@@ -180,13 +234,24 @@ def full_generation_s(grpc_client: FleetClient) -> float:
 
 @pytest.fixture(scope="session")
 def grpc_client(cluster: RunningCluster) -> Iterator[FleetClient]:
-    with FleetClient(cluster.endpoints.grpc, timeout=60, max_retries=0) as client:
+    with FleetClient(
+        cluster.endpoints.grpc, api_key=cluster.keys[TESTS], timeout=60, max_retries=0
+    ) as client:
         yield client
 
 
 @pytest.fixture(scope="session")
 def client(cluster: RunningCluster) -> openai.OpenAI:
-    return openai.OpenAI(base_url=cluster.endpoints.http, api_key="unused", max_retries=0)
+    return openai_client(cluster)
+
+
+def openai_client(cluster: RunningCluster, tenant: str = TESTS, **options: object) -> openai.OpenAI:
+    """OpenAI's own client, authenticated as ``tenant``."""
+    return openai.OpenAI(
+        base_url=cluster.endpoints.http,
+        api_key=cluster.keys[tenant],
+        **{"max_retries": 0, **options},  # type: ignore[arg-type]
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,7 +15,12 @@ from cluster.config import ClusterConfig
 from cluster.config.schema import deployment_name
 from cluster.launcher import deploy
 from services.routing.config import SplitRouteConfig, VariantConfig
-from tests.integration.conftest import RunningCluster, model_replica_ids, router_stats
+from tests.integration.conftest import (
+    RunningCluster,
+    model_replica_ids,
+    openai_client,
+    router_stats,
+)
 
 DOOMED = "tiny-llama"
 FALLBACK = "tiny-qwen2"
@@ -54,7 +59,7 @@ def with_doomed_model(cluster: RunningCluster) -> Iterator[set[str]]:
 def _wait_until_it_answers(cluster: RunningCluster, model: str, timeout_s: float = 180) -> None:
     """A new engine's first answers can be slow while the machine is busy; the test needs
     the model answering as the route's first choice."""
-    client = openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0)
+    client = openai_client(cluster)
     deadline = time.monotonic() + timeout_s
     while True:
         try:

@@ -94,7 +94,7 @@ def test_invalid_argument_names_the_field(
     with grpc.insecure_channel(cluster.endpoints.grpc) as channel:
         stub = fleet_pb2_grpc.FleetServiceStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
-            call = getattr(stub, method)(request_, timeout=30)
+            call = getattr(stub, method)(request_, timeout=30, metadata=cluster.metadata())
             if method == "GenerateStream":
                 list(call)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -13,6 +13,7 @@ from tests.integration.conftest import (
     LONG,
     LONG_GENERATION_MODEL,
     SMALL_QUEUE_MODEL,
+    TESTS,
     RunningCluster,
     unfinished_engine_requests,
     wait_for_idle_engine,
@@ -61,7 +62,9 @@ def test_overload_is_resource_exhausted_and_accepted_requests_finish(
         # the same instant all count as queued until it has assigned them one by one, so a
         # simultaneous burst is refused beyond max_queued_requests + 1 even with free slots.
         time.sleep(index * 0.1)
-        with FleetClient(cluster.endpoints.grpc, timeout=120, max_retries=0) as client:
+        with FleetClient(
+            cluster.endpoints.grpc, api_key=cluster.keys[TESTS], timeout=120, max_retries=0
+        ) as client:
             try:
                 client.generate(model=SMALL_QUEUE_MODEL, prompt="load", max_tokens=400)
             except FleetClientError as error:

@@ -18,7 +18,10 @@ def test_disconnect_mid_stream_aborts_the_engine_request(
 ) -> None:
     body = {"model": LONG_GENERATION_MODEL, "stream": True, **LONG}
     url = f"{cluster.endpoints.http}/completions"
-    with httpx.Client(timeout=60) as http, http.stream("POST", url, json=body) as response:
+    with (
+        httpx.Client(timeout=60, headers=cluster.headers()) as http,
+        http.stream("POST", url, json=body) as response,
+    ):
         assert response.status_code == 200
         lines = response.iter_lines()
         # Past the first event, which vLLM may send before the engine has the request.

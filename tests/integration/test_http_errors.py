@@ -68,7 +68,7 @@ def test_malformed_body_is_400(cluster: RunningCluster, body: bytes, field: str 
     response = httpx.post(
         f"{cluster.endpoints.http}/chat/completions",
         content=body,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **cluster.headers()},
     )
     assert response.status_code == 400
     error = response.json()["error"]

@@ -17,7 +17,7 @@ from cluster.config.schema import deployment_name
 from cluster.report import collect_status
 from cluster.rollout import apply_config, plan_config
 from cluster.scaling import ScaleChange, scale_model
-from tests.integration.conftest import AB_ROUTE, TP2_MODEL, RunningCluster
+from tests.integration.conftest import AB_ROUTE, TP2_MODEL, RunningCluster, openai_client
 
 SCALED_MODEL = "tiny-qwen2"
 STREAM_TOKENS = 120
@@ -52,8 +52,8 @@ def _wait_for_replicas(model: str, count: int, timeout_s: float) -> float:
 class StreamingLoad:
     """Threads streaming completions back to back; records every stream's outcome."""
 
-    def __init__(self, base_url: str, models: list[str], threads: int) -> None:
-        self._base_url = base_url
+    def __init__(self, cluster: RunningCluster, models: list[str], threads: int) -> None:
+        self._cluster = cluster
         self._models = models
         self._threads = threads
         self._stop = threading.Event()
@@ -82,9 +82,7 @@ class StreamingLoad:
 
     def _loop(self, worker: int) -> None:
         model = self._models[worker % len(self._models)]
-        with openai.OpenAI(
-            base_url=self._base_url, api_key="x", max_retries=0, timeout=120
-        ) as client:
+        with openai_client(self._cluster, timeout=120) as client:
             while not self._stop.is_set():
                 self._one_stream(client, model)
 
@@ -162,7 +160,7 @@ def test_autoscaling_adds_a_replica_under_load_and_removes_it_after(
         ),
     )
     # Two streams at all times: twice the target per replica, so Serve wants two.
-    with StreamingLoad(cluster.endpoints.http, [SCALED_MODEL], threads=2) as load:
+    with StreamingLoad(cluster, [SCALED_MODEL], threads=2) as load:
         up_s = _wait_for_replicas(SCALED_MODEL, 2, timeout_s=240)
     down_s = _wait_for_replicas(SCALED_MODEL, 1, timeout_s=180)
     print(f"autoscaling: 2 replicas after {up_s:.0f} s of load, 1 again {down_s:.0f} s after")
@@ -206,7 +204,7 @@ def test_rolling_out_a_config_drops_no_stream(
     assert plan.reloaded
 
     # Scaling up and down under load is the autoscaling test's; this one restarts.
-    with StreamingLoad(cluster.endpoints.http, [SCALED_MODEL, AB_ROUTE.name], threads=2) as load:
+    with StreamingLoad(cluster, [SCALED_MODEL, AB_ROUTE.name], threads=2) as load:
         started = time.monotonic()
         # One replica: the rollout surges to two, rolls over, and returns to one.
         apply_config(rolled_out)

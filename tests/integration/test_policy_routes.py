@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from services.client import FleetClient
-from tests.integration.conftest import RunningCluster
+from tests.integration.conftest import ACME, MESH, TESTS, RunningCluster, openai_client
 
 RULES = "by-request"
 SEMANTIC = "support"
@@ -32,22 +32,27 @@ def http_route(
 
 
 @pytest.mark.parametrize(
-    ("content", "headers", "body", "variant"),
+    ("content", "tenant", "headers", "body", "variant"),
     [
-        ("hello", {}, {}, "default"),
-        ("hello", {"x-fleet-tenant": "acme"}, {}, "acme"),
-        ("hello", {"x-fleet-label-region": "eu"}, {}, "eu"),
-        ("hello", {}, {"logprobs": True}, "needs-logprobs"),
+        ("hello", TESTS, {}, {}, "default"),
+        ("hello", ACME, {}, {}, "acme"),
+        # A tenant is what the key proves: a claimed one is ignored...
+        ("hello", TESTS, {"x-fleet-tenant": ACME}, {}, "default"),
+        # ...unless the key is a trusted upstream's, which names the tenant it calls for.
+        ("hello", MESH, {"x-fleet-tenant": ACME}, {}, "acme"),
+        ("hello", TESTS, {"x-fleet-label-region": "eu"}, {}, "eu"),
+        ("hello", TESTS, {}, {"logprobs": True}, "needs-logprobs"),
         # First match wins: the long prompt rule comes before the tenant rule.
-        (LONG_PROMPT, {"x-fleet-tenant": "acme"}, {}, "long-prompt"),
+        (LONG_PROMPT, ACME, {}, {}, "long-prompt"),
         # A later rule still applies when the earlier ones do not match.
-        ("hello", {"x-fleet-tenant": "other", "x-fleet-label-region": "eu"}, {}, "eu"),
+        ("hello", MESH, {"x-fleet-label-region": "eu"}, {}, "eu"),
     ],
 )
 def test_rules_route_over_http(
-    client: openai.OpenAI, content: str, headers: dict, body: dict, variant: str
+    cluster: RunningCluster, content: str, tenant: str, headers: dict, body: dict, variant: str
 ) -> None:
-    chosen, model, reason = http_route(client, RULES, content, headers, **body)
+    with openai_client(cluster, tenant) as client:
+        chosen, model, reason = http_route(client, RULES, content, headers, **body)
     assert chosen == variant
     if variant == "long-prompt":
         assert "prompt tokens >= 300" in reason
@@ -58,8 +63,12 @@ def test_rules_route_over_grpc_uses_tenant_and_labels(
 ) -> None:
     route = next(r for r in cluster.config.routes if r.name == RULES)
     models = {rule.name: rule.model for rule in route.rules}
-    by_tenant = grpc_client.generate(model=RULES, prompt="hi", max_tokens=2, tenant="acme")
+    with FleetClient(cluster.endpoints.grpc, api_key=cluster.keys[ACME], max_retries=0) as acme:
+        by_tenant = acme.generate(model=RULES, prompt="hi", max_tokens=2)
     assert (by_tenant.route.variant, by_tenant.route.model) == ("acme", models["acme"])
+    # A claimed tenant is ignored: the key says who calls.
+    spoofed = grpc_client.generate(model=RULES, prompt="hi", max_tokens=2, tenant=ACME)
+    assert spoofed.route.variant == "default"
     by_label = grpc_client.generate(model=RULES, prompt="hi", max_tokens=2, labels={"region": "eu"})
     assert (by_label.route.variant, by_label.route.model) == ("eu", models["eu"])
     assert by_label.route.reason.startswith("rule 'eu' matched")

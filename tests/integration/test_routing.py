@@ -10,7 +10,7 @@ import pytest
 
 from cluster.rollout import RoutesOnlyError, apply_routes
 from services.client import FleetClient
-from tests.integration.conftest import AB_ROUTE, RunningCluster, model_replica_ids
+from tests.integration.conftest import AB_ROUTE, RunningCluster, model_replica_ids, openai_client
 
 MESSAGES = [{"role": "user", "content": "Which replicas are healthy?"}]
 VARIANT_MODEL = {v.name: v.model for v in AB_ROUTE.variants}
@@ -66,7 +66,7 @@ def test_live_weight_change_fails_no_stream_and_restarts_no_model(
     replicas_before = model_replica_ids()
 
     def stream(n: int) -> int:
-        with openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0) as c:
+        with openai_client(cluster) as c:
             chunks = c.completions.create(
                 model=AB_ROUTE.name,
                 prompt="status",
@@ -96,7 +96,7 @@ def test_live_weight_change_fails_no_stream_and_restarts_no_model(
         apply_routes(all_treatment)
         assert [future.result() for future in in_flight] == [600] * 6
 
-    with openai.OpenAI(base_url=cluster.endpoints.http, api_key="x", max_retries=0) as c:
+    with openai_client(cluster) as c:
         variants = {http_variant(c, f"user-{n}")[0] for n in range(12)}
     assert variants == {"treatment"}
     assert model_replica_ids() == replicas_before

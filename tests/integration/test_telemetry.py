@@ -162,7 +162,9 @@ def test_a_grpc_stream_is_one_trace_continuing_the_callers(
             request_id=f"telemetry-{uuid.uuid4()}",
         )
         events = list(
-            stub.GenerateStream(request, metadata=[("traceparent", traceparent)], timeout=60)
+            stub.GenerateStream(
+                request, metadata=[("traceparent", traceparent), *cluster.metadata()], timeout=60
+            )
         )
     assert events[-1].end.usage.completion_tokens == 5
     name = f"text_completion {MODEL}"

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from services.api import http_handlers
 from services.api.http_errors import install_error_handlers
+from services.auth.access import AccessControl, Caller
+from services.auth.config import TenantPolicy
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.requests import ChatCompletionRequest
@@ -18,14 +20,14 @@ from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 
-def make_client(backend: ScriptedBackend) -> TestClient:
+def make_client(backend: ScriptedBackend, access: AccessControl | None = None) -> TestClient:
     routing = RoutingTable(
         RoutingConfig.model_validate(
             {"routes": [{"name": "chat", "variants": [{"name": "only", "model": "alpha"}]}]}
         )
     )
     catalog = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)])
-    router = Router(catalog, backend, routing=routing)
+    router = Router(catalog, backend, routing=routing, access=access)
     app = FastAPI()
     install_error_handlers(app)
 
@@ -34,12 +36,12 @@ def make_client(backend: ScriptedBackend) -> TestClient:
         return await http_handlers.chat_completions(router, request)
 
     @app.get("/v1/models")
-    async def models() -> Response:
-        return http_handlers.list_models(router)
+    async def models(request: Request) -> Response:
+        return http_handlers.list_models(router, request)
 
     @app.get("/v1/models/{name}")
-    async def model(name: str) -> Response:
-        return http_handlers.model_card(router, name)
+    async def model(request: Request, name: str) -> Response:
+        return http_handlers.model_card(router, request, name)
 
     return TestClient(app, raise_server_exceptions=False)
 
@@ -117,7 +119,7 @@ def test_one_model_or_route_by_name() -> None:
     assert "alpha, chat" in missing.json()["error"]["message"]
 
 
-def test_routing_hints_carry_tenant_and_labels_from_headers() -> None:
+def test_routing_hints_carry_the_callers_tenant_and_labels_from_headers() -> None:
     headers = {
         "x-fleet-tenant": "acme",
         "X-Fleet-Label-Tier": "gold",
@@ -132,6 +134,7 @@ def test_routing_hints_carry_tenant_and_labels_from_headers() -> None:
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
     }
     body = ChatCompletionRequest.model_validate(BODY)
-    hints = http_handlers.routing_hints(Request(scope), body)
-    assert (hints.model, hints.tenant) == ("alpha", "acme")
+    caller = Caller(tenant="proven", policy=TenantPolicy())
+    hints = http_handlers.routing_hints(Request(scope), body, caller)
+    assert (hints.model, hints.tenant) == ("alpha", "proven")
     assert hints.labels == {"tier": "gold", "region": "eu"}

@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from services.auth.access import OPEN_CALLER, Caller
+from services.auth.config import TenantPolicy
 from services.errors import (
     InvalidRequestError,
     ModelNotFoundError,
@@ -221,13 +223,15 @@ TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"typ
     ("params", "tenant", "variant"),
     [({"tools": TOOLS}, None, "tooling"), ({}, "gold", "gold"), ({}, "silver", "default")],
 )
-async def test_rules_route_decides_on_the_request_body_and_hints(
+async def test_rules_route_decides_on_the_request_body_and_the_callers_tenant(
     params: dict, tenant: str | None, variant: str
 ) -> None:
     backend = ScriptedBackend({"alpha": [chat_response("a")], "beta": [chat_response("b")]})
     router = Router(CATALOG, backend, routing=RULES)
-    hints = RoutingHints(model="smart", tenant=tenant)
-    result = await router.generate(chat("smart", **params), hints)
+    # The hints' own tenant is a claim: the router routes on the caller's proven one.
+    hints = RoutingHints(model="smart", tenant="gold" if tenant != "gold" else "claimed")
+    caller = Caller(tenant=tenant, policy=TenantPolicy())
+    result = await router.generate(chat("smart", **params), hints, caller=caller)
     assert result.decision.variant == variant
     assert backend.calls[0][0] == result.decision.model
 
@@ -330,7 +334,7 @@ async def test_a_model_silent_past_the_first_token_timeout_falls_back() -> None:
 
 
 def test_model_cards_list_models_with_their_aliases_then_routes() -> None:
-    cards = Router(CATALOG, ScriptedBackend({}), routing=ROUTED).model_cards()
+    cards = Router(CATALOG, ScriptedBackend({}), routing=ROUTED).model_cards(OPEN_CALLER)
     assert [card["id"] for card in cards] == ["alpha", "beta", "chat"]
     assert cards[0]["metadata"]["aliases"] == ["chat"]
     # A fallback is not an alias: "chat" never picks beta first.

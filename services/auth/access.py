@@ -1,0 +1,141 @@
+"""Who a request is from and what it may reach: the checks both transports run first.
+
+``AccessControl.identify`` turns the presented credentials into a ``Caller`` (401 when they
+prove nothing); ``authorize`` and ``limit`` apply the caller's tenant policy (403). Errors
+name the caller's own limits only, never another tenant's models or keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from services.auth.config import AuthConfig, TenantPolicy
+from services.auth.credentials import bearer_token
+from services.auth.keys import MalformedKeyError
+from services.auth.store import KeyRecord, authenticate
+from services.errors import AuthenticationError, PermissionDeniedError
+
+if TYPE_CHECKING:
+    from services.router.requests import OpenAIRequest
+
+logger = logging.getLogger(__name__)
+
+INVALID_KEY = "invalid API key: unknown, revoked or mistyped"
+MALFORMED_KEY = "malformed API key: llm-fleet keys read flk_<id>_<secret>"
+# What vLLM's (and OpenAI's) completions API asks for when a request names no max_tokens.
+API_DEFAULT_MAX_TOKENS = 16
+OPERATOR_KEY = "operator keys manage the cluster and cannot call models: use a tenant key"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents: its ``Authorization`` value and the tenant it claims
+    (``x-fleet-tenant`` / ``RoutingHints.tenant``), honoured only from trusted upstreams."""
+
+    authorization: str | None = None
+    claimed_tenant: str | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The proven identity of a request: its tenant and that tenant's policy."""
+
+    tenant: str | None
+    policy: TenantPolicy
+    key_id: str | None = None
+    """The key that proved it (public); None while authentication is off."""
+
+
+OPEN_CALLER = Caller(tenant=None, policy=TenantPolicy())
+"""Who a request is while authentication is off and it claims no tenant (and in tests of
+the layers above the transports)."""
+
+
+class KeyRing:
+    """The keys the cluster accepts now, by key id; replaced whole when the key file changes
+    (``services.auth.registry``)."""
+
+    def __init__(self, records: Mapping[str, KeyRecord] | None = None) -> None:
+        self.records: Mapping[str, KeyRecord] = dict(records or {})
+        self.version = -1
+        """The registry's version these records are; -1 until the first load."""
+
+    def replace(self, records: Mapping[str, KeyRecord], version: int) -> None:
+        self.records = dict(records)
+        self.version = version
+
+
+class AccessControl:
+    """One cluster config's auth rules over the live key ring."""
+
+    def __init__(self, config: AuthConfig | None = None, keys: KeyRing | None = None) -> None:
+        self.config = config or AuthConfig(enabled=False)
+        self.keys = keys or KeyRing()
+
+    def identify(self, credentials: Credentials) -> Caller:
+        if not self.config.enabled:
+            tenant = credentials.claimed_tenant or None
+            return Caller(tenant=tenant, policy=TenantPolicy())
+        token = bearer_token(credentials.authorization)
+        try:
+            record = authenticate(self.keys.records, token)
+        except MalformedKeyError:
+            raise AuthenticationError(MALFORMED_KEY) from None
+        if record is None:
+            raise AuthenticationError(INVALID_KEY)
+        if record.role != "tenant" or record.tenant is None:
+            raise PermissionDeniedError(OPERATOR_KEY)
+        tenant = self._acting_tenant(record, credentials.claimed_tenant)
+        return Caller(tenant=tenant, policy=self.config.policy_of(tenant), key_id=record.key_id)
+
+    def _acting_tenant(self, record: KeyRecord, claimed: str | None) -> str:
+        assert record.tenant is not None
+        if not claimed or claimed == record.tenant:
+            return record.tenant
+        if record.tenant in self.config.trusted_upstreams:
+            return claimed
+        logger.info(
+            "ignored a tenant claim by key %s: tenant %s is not a trusted upstream",
+            record.key_id,
+            record.tenant,
+        )
+        return record.tenant
+
+    @staticmethod
+    def authorize(caller: Caller, name: str, visible: list[str]) -> None:
+        """PermissionDeniedError unless the caller's tenant may name ``name``; ``visible``
+        is what the refusal may list (the caller's own names)."""
+        if caller.policy.allows(name):
+            return
+        listing = ", ".join(sorted(visible)) or "none"
+        raise PermissionDeniedError(
+            f"this API key may not use the model '{name}'; it may use: {listing}",
+            param="model",
+        )
+
+    @staticmethod
+    def limit(caller: Caller, request: OpenAIRequest) -> OpenAIRequest:
+        """The request within its tenant's ``max_tokens`` (the limit itself when it named
+        none); PermissionDeniedError when it asks for more."""
+        ceiling = caller.policy.max_tokens
+        if ceiling is None:
+            return request
+        # The stored values: attribute access on the deprecated max_tokens warns.
+        fields = ("max_tokens", "max_completion_tokens")
+        asked = {field: vars(request).get(field) for field in fields}
+        if asked["max_tokens"] == API_DEFAULT_MAX_TOKENS and ceiling < API_DEFAULT_MAX_TOKENS:
+            # The completions API fills in its default before we see the request: a request
+            # that named nothing is clamped, not refused.
+            return request.model_copy(update={"max_tokens": ceiling})
+        for field, value in asked.items():
+            if value is not None and value > ceiling:
+                raise PermissionDeniedError(
+                    f"'{field}' ({value}) exceeds this API key's limit of {ceiling} tokens",
+                    param=field,
+                )
+        if any(value is not None for value in asked.values()):
+            return request
+        return request.model_copy(update={"max_tokens": ceiling})

@@ -1,0 +1,1 @@
+"""Per-tenant quotas: requests and tokens per minute, requests in flight."""
