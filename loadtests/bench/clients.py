@@ -8,6 +8,7 @@ client, which is what a user experiences (queueing, network and server time incl
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import grpc
 import httpx
 from fleet.v1 import fleet_pb2, fleet_pb2_grpc
+
+from services.client.base import API_KEY_ENV
 
 # How much of an error body to keep: enough to diagnose, not enough to flood a report.
 _MAX_ERROR_CHARS = 500
@@ -41,6 +44,13 @@ class RequestResult:
         return self.token_times[0] if self.token_times else None
 
 
+def authorization() -> dict[str, str]:
+    """``Authorization: Bearer $FLEET_API_KEY`` when the variable is set (llm-fleet needs it;
+    bare vLLM and Ray Serve LLM, started without keys, ignore it)."""
+    key = os.environ.get(API_KEY_ENV)
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
 class OpenAIHTTPClient:
     """Streams ``POST {base_url}/completions`` and parses the SSE ``data:`` lines.
 
@@ -62,7 +72,7 @@ class OpenAIHTTPClient:
         self.max_tokens = max_tokens
         # No connection cap: the runner, not the pool, must decide the concurrency.
         self._client = client or httpx.AsyncClient(
-            timeout=timeout_s, limits=httpx.Limits(max_connections=None)
+            timeout=timeout_s, limits=httpx.Limits(max_connections=None), headers=authorization()
         )
 
     async def __aenter__(self) -> OpenAIHTTPClient:
@@ -138,7 +148,7 @@ class GrpcClient:
         self.model = model
         self.max_tokens = max_tokens
         self.timeout_s = timeout_s
-        self.metadata = metadata
+        self.metadata = (*authorization().items(), *metadata)
         self._channel = grpc.aio.insecure_channel(target)
         self._stub = fleet_pb2_grpc.FleetServiceStub(self._channel)
 

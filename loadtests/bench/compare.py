@@ -18,19 +18,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cluster.auth import key_file
 from cluster.config.checks import resolve_source
 from cluster.config.loader import load_config
 from cluster.config.schema import ClusterConfig
 from cluster.launcher import running_ray_address
 from cluster.models.llm_config import engine_kwargs
+from services.auth.store import KeyStore
+from services.client.base import API_KEY_ENV
 
 from .clients import GrpcClient, OpenAIHTTPClient
 from .cpu_breakdown import CpuSample, cpu_during
@@ -198,8 +203,34 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def bench_key(config: ClusterConfig) -> Iterator[None]:
+    """A key of the tenant ``bench`` for the comparison's clients (ours through
+    ``FLEET_API_KEY``, vLLM's benchmark through ``OPENAI_API_KEY``), revoked afterwards."""
+    store = KeyStore(key_file(config))
+    issued, record = store.create(role="tenant", tenant="bench", name="make bench")
+    saved = {name: os.environ.get(name) for name in (API_KEY_ENV, "OPENAI_API_KEY")}
+    os.environ.update(dict.fromkeys(saved, issued.token))
+    try:
+        yield
+    finally:
+        store.revoke(record.key_id)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run(args: argparse.Namespace) -> tuple[list[Run], dict[str, CpuSample]]:
     config = load_config(args.config)
+    if not config.auth.enabled:
+        return _run(args, config)
+    with bench_key(config):
+        return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: ClusterConfig) -> tuple[list[Run], dict[str, CpuSample]]:
     model = config.models[0]
     engine = Engine(model.name, resolve_source(model), engine_kwargs(model))
     plan = _systems(args, config, engine)

@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import psutil
 
+from .clients import authorization
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 600.0
@@ -108,7 +110,7 @@ class System:
 
 def _lists_model(base_url: str, model: str) -> bool:
     try:
-        response = httpx.get(base_url.rstrip("/") + "/models", timeout=5.0)
+        response = httpx.get(base_url.rstrip("/") + "/models", headers=authorization(), timeout=5)
         return response.status_code == 200 and any(
             entry.get("id") == model for entry in response.json().get("data", [])
         )

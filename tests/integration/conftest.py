@@ -28,6 +28,7 @@ from cluster.zoo import build_zoo
 from services.auth.config import AuthConfig, TenantPolicy
 from services.auth.store import KeyStore
 from services.client import FleetClient
+from services.quotas.config import QuotaConfig
 from services.routing.config import SplitRouteConfig, VariantConfig
 from services.telemetry.config import MetricsConfig, TelemetryConfig, TracingConfig
 from tests.support.otlp_receiver import OtlpReceiver
@@ -59,6 +60,12 @@ STRICT = "strict-tenant"  # a guard policy of its own (test_guardrails)
 LIMITED = "limited"  # two names and 8 tokens at most
 MESH = "mesh"  # a trusted upstream: names the tenant it calls for
 LIMITED_POLICY = TenantPolicy(models=["tiny-qwen2", AB_ROUTE.name], max_tokens=8)
+# One quota each (test_quotas), counted over every router replica.
+QUOTAS = {
+    "rpm-capped": QuotaConfig(requests_per_minute=4),
+    "tpm-capped": QuotaConfig(tokens_per_minute=40),
+    "streams-capped": QuotaConfig(concurrent_streams=2),
+}
 OPERATOR = "operator"
 
 
@@ -95,6 +102,7 @@ def integration_auth(config: ClusterConfig, key_file: Path) -> AuthConfig:
         STRICT: TenantPolicy(),
         LIMITED: LIMITED_POLICY,
         MESH: TenantPolicy(),
+        **{tenant: TenantPolicy(quotas=quotas) for tenant, quotas in QUOTAS.items()},
     }
     return config.auth.model_copy(
         update={"keys_file": str(key_file), "tenants": tenants, "trusted_upstreams": [MESH]}
@@ -105,7 +113,7 @@ def issue_keys(key_file: Path) -> dict[str, str]:
     store = KeyStore(key_file)
     keys = {
         tenant: store.create(role="tenant", tenant=tenant, name="integration tests")[0].token
-        for tenant in (TESTS, ACME, STRICT, LIMITED, MESH)
+        for tenant in (TESTS, ACME, STRICT, LIMITED, MESH, *QUOTAS)
     }
     keys[OPERATOR] = store.create(role="operator", name="integration tests")[0].token
     return keys
@@ -258,3 +266,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in item.nodeid.split("/"):
             item.add_marker(pytest.mark.integration)
+    # Stable: the rest keep their order.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc
+import pytest
 from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 
 from loadtests.bench.clients import GrpcClient, OpenAIHTTPClient
@@ -136,3 +137,16 @@ async def test_grpc_client_reports_the_status_code_name() -> None:
     assert not result.ok
     assert result.error is not None and result.error.startswith("INVALID_ARGUMENT")
     assert result.token_times == []
+
+
+async def test_both_clients_send_the_api_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEET_API_KEY", "flk_key")
+    async with OpenAIHTTPClient("http://127.0.0.1:1/v1", "m", 4) as http:
+        assert http._client.headers["authorization"] == "Bearer flk_key"
+    async with GrpcClient("127.0.0.1:1", "m", 4) as grpc_client:
+        assert ("authorization", "Bearer flk_key") in grpc_client.metadata
+    monkeypatch.delenv("FLEET_API_KEY")
+    async with OpenAIHTTPClient("http://127.0.0.1:1/v1", "m", 4) as http:
+        assert "authorization" not in http._client.headers
