@@ -132,8 +132,8 @@ _FIXED_ENDPOINT_FIELDS = (
 
 def _check_telemetry(running: dict[str, Any], wanted: dict[str, Any]) -> None:
     def telemetry(config: dict[str, Any]) -> Any:
-        routers = [app for app in config["applications"] if app["name"] == APP_NAME]
-        return routers[0].get("args", {}).get("telemetry") if routers else None
+        router = _router_app(config)
+        return router.get("args", {}).get("telemetry") if router else None
 
     old = telemetry(running)
     if old is not None and old != telemetry(wanted):
@@ -141,6 +141,26 @@ def _check_telemetry(running: dict[str, Any], wanted: dict[str, Any]) -> None:
             "telemetry: Serve's proxies and replicas take these settings when the cluster "
             "starts, so they cannot change while it runs (`fleet down`, then `fleet up` with "
             "this config)"
+        )
+
+
+def _router_app(config: dict[str, Any]) -> dict[str, Any] | None:
+    return next((app for app in config["applications"] if app["name"] == APP_NAME), None)
+
+
+def _check_key_file(running: dict[str, Any], wanted: dict[str, Any]) -> None:
+    def key_file(config: dict[str, Any]) -> str | None:
+        router = _router_app(config)
+        deployments = router.get("deployments", []) if router else []
+        user_config = deployments[0].get("user_config") or {} if deployments else {}
+        return (user_config.get("auth") or {}).get("keys_file")
+
+    old = key_file(running)
+    if old is not None and old != key_file(wanted):
+        raise EndpointChangeError(
+            f"auth.keys_file: the running cluster reads its keys from {old}; the file cannot "
+            "move while it runs (move the keys with `fleet keys`, or `fleet down` and "
+            "`fleet up` with this config)"
         )
 
 
@@ -167,6 +187,7 @@ def _compare(config: ClusterConfig) -> tuple[dict[str, Any], dict[str, Any], Rol
     running, wanted = running_deploy_config(), serve_deploy_config(config)
     _check_endpoints(running, wanted)
     _check_telemetry(running, wanted)
+    _check_key_file(running, wanted)
     return running, wanted, plan_rollout(running, wanted)
 
 

@@ -4,8 +4,9 @@ import pytest
 
 from cluster.config import parse_config
 from cluster.config.schema import ClusterConfig
-from cluster.rollout import EndpointChangeError, _check_endpoints, plan_rollout
+from cluster.rollout import EndpointChangeError, _check_endpoints, _check_key_file, plan_rollout
 from cluster.serve_config import serve_deploy_config
+from services.auth.config import TenantPolicy
 
 BASE = parse_config(
     """
@@ -73,3 +74,15 @@ def test_the_proxies_cannot_move() -> None:
     moved = BASE.model_copy(update={"http": BASE.http.model_copy(update={"port": 8080})})
     with pytest.raises(EndpointChangeError, match="http.port"):
         _check_endpoints(serve_deploy_config(BASE), serve_deploy_config(moved))
+
+
+def test_the_key_file_cannot_move_but_tenants_change_live() -> None:
+    moved = BASE.model_copy(
+        update={"auth": BASE.auth.model_copy(update={"keys_file": "/elsewhere/keys.json"})}
+    )
+    with pytest.raises(EndpointChangeError, match="auth.keys_file"):
+        _check_key_file(serve_deploy_config(BASE), serve_deploy_config(moved))
+    tenants = {"acme": TenantPolicy(max_tokens=16)}
+    retuned = BASE.model_copy(update={"auth": BASE.auth.model_copy(update={"tenants": tenants})})
+    _check_key_file(serve_deploy_config(BASE), serve_deploy_config(retuned))
+    assert _plan(BASE, retuned).touches_only_routes
