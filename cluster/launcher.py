@@ -31,6 +31,11 @@ from cluster.status import AppState, app_state
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
+# Ray's token authentication: the mode, and a token given in the environment (else Ray reads
+# ~/.ray/auth_token).
+RAY_AUTH_MODE_ENV = "RAY_AUTH_MODE"
+RAY_TOKEN_ENV = "RAY_AUTH_TOKEN"
+
 # Where `ray start --head` records the address of the cluster it started.
 CURRENT_CLUSTER_FILE = Path("/tmp/ray/ray_current_cluster")
 
@@ -65,7 +70,12 @@ def _ray_executable() -> str:
 
 def start_local_head(num_cpus: int | None, metrics_port: int) -> None:
     """A detached local Ray head that outlives this process (``fleet down`` stops it).
-    Its metrics agent serves Prometheus text on ``metrics_port``."""
+    Its metrics agent serves Prometheus text on ``metrics_port``.
+
+    Ray's token authentication is on: every connection to the cluster (the commands that
+    change it, workers joining it) must present the cluster token, which Ray keeps in
+    ``~/.ray/auth_token`` (made here when missing). That token is the operator credential;
+    tenants' API keys open only the HTTP and gRPC endpoints."""
     command = [
         _ray_executable(),
         "start",
@@ -78,7 +88,15 @@ def start_local_head(num_cpus: int | None, metrics_port: int) -> None:
         command.append(f"--num-cpus={num_cpus}")
     # The engines log as configured for the cluster, not as quietly as this CLI.
     env = {k: v for k, v in os.environ.items() if k != "VLLM_LOGGING_LEVEL"}
-    subprocess.run(command, check=True, env={**env, **RAY_ENV}, capture_output=True, text=True)
+    env = {**env, **RAY_ENV, RAY_AUTH_MODE_ENV: "token"}
+    # Prints the token; kept out of this command's output.
+    subprocess.run(
+        [_ray_executable(), "get-auth-token", "--generate"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    subprocess.run(command, check=True, env=env, capture_output=True, text=True)
 
 
 def stop_local_ray() -> None:

@@ -126,6 +126,7 @@ def _print_access(config: ClusterConfig, new_key: ApiKey | None) -> None:
         typer.secho(f"  {new_key.token}", bold=True)
         typer.echo("  send it as 'Authorization: Bearer <key>' (HTTP) or 'authorization' (gRPC)")
     typer.echo(f"  API keys (digests only): {key_file(config)}; more with `fleet keys create`")
+    typer.echo("  operator commands (scale, apply, down) present the Ray token: ~/.ray/auth_token")
 
 
 @app.command()

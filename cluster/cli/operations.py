@@ -22,11 +22,20 @@ def connect_to_cluster() -> None:
     """Connect to the running cluster, or exit with a clear message."""
     from cluster import launcher
     from cluster.cli.main import joined_address
+    from cluster.launcher import RAY_TOKEN_ENV
 
     address = launcher.running_ray_address(joined=joined_address())
     if address is None:
         raise fail("no Ray cluster is running here (start one with `fleet up`)")
-    launcher.connect(address)
+    try:
+        launcher.connect(address)
+    except ConnectionError:
+        raise fail(
+            f"the Ray cluster at {address} did not let this command in: commands that change "
+            "the cluster need its operator credential, the Ray cluster token "
+            f"(~/.ray/auth_token of the user who ran `fleet up`, or {RAY_TOKEN_ENV}); "
+            "API keys do not open it"
+        ) from None
 
 
 def _replicas_text(replicas: Replicas) -> str:

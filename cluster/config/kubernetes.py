@@ -73,6 +73,10 @@ class KubernetesConfig(StrictModel):
     hf_token_secret: str | None = "hf-token"
     """A Secret whose ``token`` key becomes HF_TOKEN in every pod (optional: pods start
     without it); None sets no HF_TOKEN."""
+    ray_token_secret: str | None = None
+    """A Secret (data key ``auth_token``) with the Ray cluster token; None lets KubeRay make
+    one. KubeRay (v1.5.1 or later) runs every pod with Ray's token authentication and uses
+    the token itself to deploy the Serve config."""
     keys_secret: str = "llm-fleet-keys"
     """The Secret holding the API key file (its ``keys.json``, digests only, as `fleet keys
     --file` writes it), mounted read-only in the head pod at the folder of

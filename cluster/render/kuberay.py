@@ -192,6 +192,13 @@ def serve_service(config: ClusterConfig) -> dict[str, Any]:
     }
 
 
+def auth_options(config: ClusterConfig) -> dict[str, str]:
+    options = {"mode": "token"}
+    if config.kubernetes.ray_token_secret is not None:
+        options["secretName"] = config.kubernetes.ray_token_secret
+    return options
+
+
 def render_rayservice(config: ClusterConfig) -> dict[str, Any]:
     serve_config = yaml.safe_dump(serve_deploy_config(config), sort_keys=False, width=100)
     return {
@@ -203,6 +210,9 @@ def render_rayservice(config: ClusterConfig) -> dict[str, Any]:
             "serveService": serve_service(config),
             "rayClusterConfig": {
                 "rayVersion": RAY_VERSION,
+                # Only holders of the Ray cluster token (operators; KubeRay itself) reach the
+                # GCS and the dashboard's Serve API: tenants' API keys open nothing there.
+                "authOptions": auth_options(config),
                 "enableInTreeAutoscaling": True,
                 "headGroupSpec": head_group(config),
                 "workerGroupSpecs": [worker_group(g, config) for g in node_groups(config)],
