@@ -322,10 +322,11 @@ class Router:
             except BaseException:
                 lease.settle()
                 raise
-        lease.settle(total_tokens(result.body.usage.model_dump() if result.body.usage else None))
         body = result.body
+        usage = body.usage.model_dump() if body.usage is not None else None
+        lease.settle(total_tokens(usage))
         telemetry.answered(
-            usage=body.usage.model_dump() if body.usage is not None else None,
+            usage=usage,
             finish_reasons=[str(c.finish_reason) for c in body.choices if c.finish_reason],
             response_id=body.id,
             content=lambda: body.model_dump_json(include={"choices"}),
