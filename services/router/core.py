@@ -7,9 +7,9 @@ and telemetry hook in here, once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from services.auth.access import OPEN_CALLER, AccessControl, Caller, Credentials
@@ -31,12 +31,12 @@ from services.router.guarding import Guardrails, GuardSession, is_chat
 from services.router.requests import (
     ErrorResponse,
     OpenAIRequest,
-    OpenAIResponse,
-    StreamOptions,
     endpoint_of,
     input_field,
 )
+from services.router.results import RoutedResponse, RoutedStream
 from services.router.shadow import ShadowMirror
+from services.router.sse import as_sse, asks_usage, with_usage
 from services.router.stats import RoutingStats
 from services.router.stream_facts import StreamFacts
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
@@ -47,35 +47,6 @@ from services.telemetry.metrics import Metrics, NoMetrics
 from services.telemetry.request import RequestTelemetry
 from services.telemetry.spans import TracedItems, model_call_span, route_span
 from services.telemetry.tracing import captures_content
-
-
-@dataclass(frozen=True)
-class RoutedResponse:
-    decision: RouteDecision
-    body: OpenAIResponse
-    guard: dict[str, Any] | None = None
-    """What the guardrails decided (``GuardSession.metadata``); None when none ran."""
-
-
-@dataclass(frozen=True)
-class RoutedStream:
-    """A stream whose first chunk has arrived, so its status is already known.
-
-    ``chunks`` are server-sent-event strings (``data: {...}\\n\\n``), ending with
-    ``data: [DONE]``.
-    """
-
-    decision: RouteDecision
-    chunks: AsyncGenerator[str, None]
-    guard_session: GuardSession | None = None
-    facts: StreamFacts | None = None
-    """Usage and finish reasons, known once ``chunks`` has ended."""
-
-    @property
-    def guard(self) -> dict[str, Any] | None:
-        """What the guardrails decided so far: the prompt's verdict at the start, the
-        completion's too once the stream has ended."""
-        return self.guard_session.metadata() if self.guard_session is not None else None
 
 
 class Router:
@@ -265,22 +236,28 @@ class Router:
             span.first_item()
         return first, TracedItems(items, span)
 
-    async def _permit(
+    @asynccontextmanager
+    async def _permitted(
         self,
         request: OpenAIRequest,
         hints: RoutingHints,
         caller: Caller,
         telemetry: RequestTelemetry,
-    ) -> tuple[OpenAIRequest, RoutingHints, Lease]:
+    ) -> AsyncIterator[tuple[OpenAIRequest, RoutingHints, Lease]]:
         """Check the caller may make the request (its tenant's models and limits), then
-        admit it under the tenant's quotas: all before any model works on it."""
+        admit it under the tenant's quotas: all before any model works on it. A request that
+        fails inside gives its quota lease back; one that succeeds settles it itself."""
         telemetry.identified(caller.tenant, caller.key_id)
         # Rules and guard policies see the proven tenant, never one the request claims.
         hints = replace(hints, tenant=caller.tenant)
         request = self.access.limit(caller, request)
         self.access.authorize(caller, hints.model, self.visible_names(caller))
         lease = await self.quotas.admit(caller.tenant, caller.policy.quotas)
-        return request, hints, lease
+        try:
+            yield request, hints, lease
+        except BaseException:
+            lease.settle()
+            raise
 
     async def _admit(
         self,
@@ -316,12 +293,12 @@ class Router:
         """The whole answer at once (an HTTP request without ``stream``)."""
         telemetry = self._telemetry(request, transport)
         with telemetry.active():
-            request, hints, lease = await self._permit(request, hints, caller, telemetry)
-            try:
+            async with self._permitted(request, hints, caller, telemetry) as (
+                request,
+                hints,
+                lease,
+            ):
                 result = await self._generate(request, hints, caller, telemetry)
-            except BaseException:
-                lease.settle()
-                raise
         body = result.body
         usage = body.usage.model_dump() if body.usage is not None else None
         lease.settle(total_tokens(usage))
@@ -370,12 +347,12 @@ class Router:
         """A stream whose first chunk has arrived; its telemetry ends with its last chunk."""
         telemetry = self._telemetry(request, transport)
         with telemetry.active():
-            request, hints, lease = await self._permit(request, hints, caller, telemetry)
-            try:
+            async with self._permitted(request, hints, caller, telemetry) as (
+                request,
+                hints,
+                lease,
+            ):
                 stream = await self._generate_stream(request, hints, caller, telemetry)
-            except BaseException:
-                lease.settle()
-                raise
         facts = stream.facts
         assert facts is not None
         chunks = lease.settled_after(stream.chunks, lambda: total_tokens(facts.usage))
@@ -389,49 +366,15 @@ class Router:
         telemetry: RequestTelemetry,
     ) -> RoutedStream:
         choice, request, guard = await self._admit(request, hints, caller, telemetry)
-        facts = StreamFacts(keep_usage=_asks_usage(request), keeps_text=captures_content())
+        facts = StreamFacts(keep_usage=asks_usage(request), keeps_text=captures_content())
         # The closing usage chunk is always asked for: telemetry counts tokens with it.
         request = request.model_copy(
-            update={"stream": True, "stream_options": _with_usage(request.stream_options)}
+            update={"stream": True, "stream_options": with_usage(request.stream_options)}
         )
         decision, first, items = await self._start(choice, request)
         telemetry.routed(decision.model, decision.route, decision.variant)
-        chunks = ClosesUnstarted(_as_sse(first, items, facts), items.aclose)
+        chunks = ClosesUnstarted(as_sse(first, items, facts), items.aclose)
         if guard is None:
             return RoutedStream(decision=decision, chunks=chunks, facts=facts)
         guarded = ClosesUnstarted(guard.check_stream(chunks, chat=is_chat(request)), chunks.aclose)
         return RoutedStream(decision=decision, chunks=guarded, guard_session=guard, facts=facts)
-
-
-def _asks_usage(request: OpenAIRequest) -> bool:
-    return bool(request.stream_options and request.stream_options.include_usage)
-
-
-def _with_usage(options: StreamOptions | None) -> StreamOptions:
-    if options is None:
-        return StreamOptions(include_usage=True)
-    return options.model_copy(update={"include_usage": True})
-
-
-async def _as_sse(
-    first: Any, rest: AsyncGenerator[Any, None], facts: StreamFacts
-) -> AsyncGenerator[str, None]:
-    """Flatten Ray Serve LLM's stream (strings, or lists of strings when it
-    coalesces chunks) into SSE strings, closing with ``data: [DONE]``; ``facts`` reads
-    the usage and finish reasons on the way."""
-    done = False
-    try:
-        item = first
-        while True:
-            text = facts.read("".join(item) if isinstance(item, list) else str(item))
-            done = done or text.rstrip().endswith("data: [DONE]")
-            if text:
-                yield text
-            try:
-                item = await anext(rest)
-            except StopAsyncIteration:
-                break
-    finally:
-        await rest.aclose()
-    if not done:
-        yield "data: [DONE]\n\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +208,15 @@ def router_stats() -> dict:
 def restore_routes(cluster: RunningCluster):  # noqa: ANN201 - a yield fixture
     yield
     apply_routes(cluster.config)
+
+
+def seconds_until(check: Callable[[], bool], timeout_s: float) -> float:
+    """Seconds until ``check()`` holds, polled every 0.1 s; fails after ``timeout_s``."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout_s, "not within the time allowed"
+        time.sleep(0.1)
+    return time.monotonic() - started
 
 
 def unfinished_engine_requests(model: str) -> int:

@@ -3,7 +3,6 @@ every refusal, the tenant's limits, and a revocation taking effect without a res
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import grpc
@@ -22,6 +21,7 @@ from tests.integration.conftest import (
     TESTS,
     RunningCluster,
     openai_client,
+    seconds_until,
 )
 
 MODEL = "tiny-qwen2"
@@ -171,14 +171,6 @@ def test_operator_keys_cannot_call_models(cluster: RunningCluster) -> None:
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-def _seconds_until(check: Callable[[], bool], timeout_s: float) -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout_s, "not within the time allowed"
-        time.sleep(0.1)
-    return time.monotonic() - started
-
-
 def test_keys_made_and_revoked_on_the_running_cluster_count_within_seconds(
     cluster: RunningCluster,
 ) -> None:
@@ -187,11 +179,11 @@ def test_keys_made_and_revoked_on_the_running_cluster_count_within_seconds(
     store = KeyStore(cluster.key_file)
     issued, record = store.create(role="tenant", tenant=TESTS, name="revoked in a test")
     headers, metadata = bearer(issued.token), [("authorization", f"Bearer {issued.token}")]
-    accepted_s = _seconds_until(lambda: http_chat(cluster, headers).status_code == 200, 10)
+    accepted_s = seconds_until(lambda: http_chat(cluster, headers).status_code == 200, 10)
     assert grpc_generate(cluster, metadata).text is not None
 
     store.revoke(record.key_id)
-    revoked_s = _seconds_until(lambda: http_chat(cluster, headers).status_code == 401, 10)
+    revoked_s = seconds_until(lambda: http_chat(cluster, headers).status_code == 401, 10)
     error = grpc_refusal(lambda: grpc_generate(cluster, metadata))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     print(f"new key accepted after {accepted_s:.1f} s, revoked key refused after {revoked_s:.1f} s")

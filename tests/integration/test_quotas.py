@@ -6,7 +6,7 @@ revoked key is checked here too: every replica refuses it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -19,7 +19,13 @@ from cluster.rollout import apply_config
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 from services.auth.registry import POLL_INTERVAL_S
 from services.auth.store import KeyStore
-from tests.integration.conftest import LONG_GENERATION_MODEL, QUOTAS, TESTS, RunningCluster
+from tests.integration.conftest import (
+    LONG_GENERATION_MODEL,
+    QUOTAS,
+    TESTS,
+    RunningCluster,
+    seconds_until,
+)
 
 RPM, TPM, STREAMS = "rpm-capped", "tpm-capped", "streams-capped"
 MODEL = "tiny-qwen2"
@@ -98,13 +104,6 @@ def test_requests_per_minute_hold_across_router_replicas(cluster: RunningCluster
     assert set(outcomes) == {"OK", "429", "RESOURCE_EXHAUSTED"}, outcomes
 
 
-def _until(outcome: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not outcome():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.2)
-
-
 def test_tokens_per_minute_count_prompt_and_completion(cluster: RunningCluster) -> None:
     limit = QUOTAS[TPM].tokens_per_minute
     assert limit is not None
@@ -113,7 +112,7 @@ def test_tokens_per_minute_count_prompt_and_completion(cluster: RunningCluster) 
     assert first.status_code == 200
     assert first.json()["usage"]["total_tokens"] > limit
     # Charged once it has ended (the router does not wait for the ledger's answer).
-    _until(lambda: http_call(cluster, TPM).status_code == 429, timeout_s=10)
+    seconds_until(lambda: http_call(cluster, TPM).status_code == 429, timeout_s=10)
     assert_http_refusal(http_call(cluster, TPM), "tokens_per_minute")
     assert grpc_call(cluster, TPM) == grpc.StatusCode.RESOURCE_EXHAUSTED
 
@@ -131,7 +130,7 @@ def test_concurrent_streams_admit_only_so_many_at_once(cluster: RunningCluster) 
     assert outcomes.count("OK") == limit, outcomes
     assert set(outcomes) == {"OK", "429", "RESOURCE_EXHAUSTED"}, outcomes
     # Ended requests free their slots.
-    _until(lambda: grpc_call(cluster, STREAMS) == grpc.StatusCode.OK, timeout_s=10)
+    seconds_until(lambda: grpc_call(cluster, STREAMS) == grpc.StatusCode.OK, timeout_s=10)
 
 
 def long_call(cluster: RunningCluster, tenant: str, *, grpc_transport: bool) -> str:
@@ -154,8 +153,8 @@ def test_a_revoked_key_is_refused_by_every_router_replica(cluster: RunningCluste
         url = f"{cluster.endpoints.http}/completions"
         return httpx.post(url, json=body, headers=headers, timeout=60).status_code
 
-    _until(lambda: all(status() == 200 for _ in range(6)), timeout_s=15)
+    seconds_until(lambda: all(status() == 200 for _ in range(6)), timeout_s=15)
     store.revoke(record.key_id)
-    _until(lambda: status() == 401, timeout_s=10)
+    seconds_until(lambda: status() == 401, timeout_s=10)
     time.sleep(2 * POLL_INTERVAL_S)  # every replica has asked the registry since
     assert {status() for _ in range(10)} == {401}
