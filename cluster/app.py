@@ -24,6 +24,7 @@ from services.embedder.config import EmbedderConfig
 from services.embedder.deployment import EMBEDDER_DEPLOYMENT, embedder_deployment
 from services.router.catalog import ServedModel
 from services.router.deployment import RouterDeployment, RouterUserConfig
+from services.tls_gateway.config import GatewaySpec
 
 
 def model_app(args: dict[str, Any]) -> Application:
@@ -65,7 +66,23 @@ def router_app_args(config: ClusterConfig) -> dict[str, Any]:
         # Read from the environment Serve's controller passes on; here so that `fleet apply`
         # sees a change it cannot make live.
         "telemetry": config.telemetry.model_dump(mode="json"),
+        # The router replicas keep the gRPC TLS gateway open (see RouterDeployment).
+        "grpc_gateway": spec.model_dump(mode="json")
+        if (spec := grpc_gateway_spec(config))
+        else None,
     }
+
+
+def grpc_gateway_spec(config: ClusterConfig) -> GatewaySpec | None:
+    """The gRPC TLS gateway of ``config``, in front of the Serve proxy on its node."""
+    tls = config.grpc.tls
+    if tls is None:
+        return None
+    return GatewaySpec(
+        tls=tls,
+        upstream=f"127.0.0.1:{config.grpc.port}",
+        key_file=str(key_file(config)) if config.auth.enabled else None,
+    )
 
 
 def router_user_config(config: ClusterConfig) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def router_app(args: dict[str, Any]) -> Application:
         # The router only forwards; it must never wait for a CPU an engine holds.
         ray_actor_options={"num_cpus": 0},
     ).bind(
+        grpc_gateway=args.get("grpc_gateway"),
         timeout_s=router.request_timeout_s,
         embedder_deployment=EMBEDDER_DEPLOYMENT,
         embedder_app=EMBEDDER_APP,

@@ -26,7 +26,7 @@ def first_key(path: Path) -> ApiKey | None:
     """A key for the ``default`` tenant when the file has no active tenant key yet (the
     first start); None otherwise. Its secret is in the returned key only."""
     store = KeyStore(path)
-    if any(record.active and record.role == "tenant" for record in store.records()):
+    if any(record.active for record in store.records()):
         return None
-    issued, _ = store.create(role="tenant", tenant=FIRST_TENANT, name="made at the first start")
+    issued, _ = store.create(tenant=FIRST_TENANT, name="made at the first start")
     return issued

@@ -48,18 +48,24 @@ class DeployError(RuntimeError):
 class Endpoints:
     http: str
     grpc: str
+    """Ray Serve's plaintext gRPC proxy."""
     metrics: str
     traces: str
     """Where spans go: the exporter and its endpoint."""
+    grpc_tls: str | None = None
+    """The TLS gateway in front of the gRPC proxy, when the config has one."""
 
     @classmethod
     def of(cls, config: ClusterConfig) -> Endpoints:
         tracing = config.telemetry.tracing
+        scheme = "https" if config.http.tls is not None else "http"
+        tls = config.grpc.tls
         return cls(
-            http=f"http://{config.http.host}:{config.http.port}/v1",
+            http=f"{scheme}://{config.http.host}:{config.http.port}/v1",
             grpc=f"{config.grpc.host}:{config.grpc.port}",
             metrics=f"http://{config.http.host}:{config.telemetry.metrics.port}/metrics",
             traces=" ".join(filter(None, [tracing.exporter, tracing.otlp_endpoint])),
+            grpc_tls=f"{config.grpc.host}:{tls.port}" if tls is not None else None,
         )
 
 
@@ -151,9 +157,23 @@ def deploy(
         controller_options=controller_options(config),
     )
     _quiet_ray_loggers()
+    if config.grpc.tls is not None:
+        _open_grpc_gateway(config)
     submit(serve_deploy_config(config))
     wait_until_running(on_progress=on_progress, timeout_s=timeout_s)
     return Endpoints.of(config)
+
+
+def _open_grpc_gateway(config: ClusterConfig) -> None:
+    from cluster.app import grpc_gateway_spec
+    from services.tls_gateway.gateway import open_gateway
+
+    spec = grpc_gateway_spec(config)
+    assert spec is not None
+    try:
+        open_gateway(spec)
+    except RuntimeError as error:
+        raise DeployError(f"grpc.tls: {error}") from None
 
 
 def submit(deploy_config: dict[str, Any]) -> None:
@@ -237,8 +257,10 @@ def undeploy() -> None:
     """Stop the application and disconnect, so stopping Ray next does not alarm this driver."""
     from services.auth.registry import close_registry
     from services.quotas.gate import close_keeper
+    from services.tls_gateway.gateway import close_gateway
 
-    serve.shutdown()
+    serve.shutdown()  # first: the router replicas would start the gateway again
+    close_gateway()
     close_registry()
     close_keeper()
     ray.shutdown()

@@ -181,11 +181,32 @@ def _check_endpoints(running: dict[str, Any], wanted: dict[str, Any]) -> None:
             )
 
 
+def _check_tls(running: dict[str, Any], config: ClusterConfig) -> None:
+    from services.tls_gateway.gateway import running_gateway_settings
+
+    https = running["http_options"]
+    old_http = (https.get("ssl_certfile"), https.get("ssl_keyfile"))
+    tls = config.http.tls
+    new_http = (tls.cert_file, tls.key_file) if tls is not None else (None, None)
+    grpc_tls = config.grpc.tls
+    for where, changed in (
+        ("http.tls", old_http != new_http),
+        ("grpc.tls", running_gateway_settings() != (grpc_tls and grpc_tls.model_dump())),
+    ):
+        if changed:
+            raise EndpointChangeError(
+                f"{where}: differs from what the running cluster serves; TLS settings cannot "
+                "change while it runs (`fleet down`, then `fleet up` with this config; "
+                "the gRPC gateway reloads renewed certificate files at the same paths itself)"
+            )
+
+
 def _compare(config: ClusterConfig) -> tuple[dict[str, Any], dict[str, Any], RolloutPlan]:
     """The running and the wanted Serve configs, and the plan between them; raises if
     ``config`` cannot be applied live."""
     running, wanted = running_deploy_config(), serve_deploy_config(config)
     _check_endpoints(running, wanted)
+    _check_tls(running, config)
     _check_telemetry(running, wanted)
     _check_key_file(running, wanted)
     return running, wanted, plan_rollout(running, wanted)

@@ -121,7 +121,13 @@ def applications(config: ClusterConfig) -> list[dict[str, Any]]:
 
 
 def http_options(config: ClusterConfig) -> dict[str, Any]:
-    return {"host": config.http.host, "port": config.http.port}
+    options: dict[str, Any] = {"host": config.http.host, "port": config.http.port}
+    if config.http.tls is not None:
+        options |= {
+            "ssl_certfile": config.http.tls.cert_file,
+            "ssl_keyfile": config.http.tls.key_file,
+        }
+    return options
 
 
 def grpc_options(config: ClusterConfig) -> dict[str, Any]:

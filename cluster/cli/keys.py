@@ -14,32 +14,25 @@ import typer
 
 from cluster.auth import DEFAULT_KEY_FILE
 from cluster.cli.failure import fail
-from services.auth.store import KeyStore, UnknownKeyError
+from services.auth.store import KeyRecord, KeyStore, UnknownKeyError
 
-keys_app = typer.Typer(help="Create, list and revoke API keys (tenant and operator keys).")
+keys_app = typer.Typer(help="Create, list and revoke tenants' API keys.")
 
 KeyFileOption = Annotated[Path, typer.Option("--file", help="The key file.", show_default=True)]
 
 
 @keys_app.command("create")
 def create(
-    tenant: Annotated[
-        str | None, typer.Option("--tenant", help="The tenant the key acts for.")
-    ] = None,
-    operator: Annotated[
-        bool, typer.Option("--operator", help="An operator key (cluster verbs), no tenant.")
-    ] = False,
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant the key acts for.")],
     name: Annotated[str, typer.Option("--name", help="A label: who or what uses it.")] = "",
     key_file: KeyFileOption = DEFAULT_KEY_FILE,
 ) -> None:
-    """Make a key and print it once: only its digest is kept."""
-    if operator == bool(tenant):
-        raise fail("give exactly one of --tenant NAME or --operator")
-    issued, record = KeyStore(key_file).create(
-        role="operator" if operator else "tenant", tenant=tenant, name=name
-    )
-    who = "operator" if operator else f"tenant {tenant}"
-    typer.echo(f"created key {record.key_id} for {who}; it is shown only now:\n")
+    """Make a key for a tenant and print it once: only its digest is kept. (The operator's
+    credential is the Ray cluster token, not an API key.)"""
+    if not tenant.strip():
+        raise fail("--tenant needs a tenant name")
+    issued, record = KeyStore(key_file).create(tenant=tenant, name=name)
+    typer.echo(f"created key {record.key_id} for tenant {tenant}; it is shown only now:\n")
     typer.echo(f"  {issued.token}\n")
     typer.echo(f"stored (as a digest) in {key_file}")
 
@@ -59,11 +52,17 @@ def list_keys(
         typer.echo(f"no keys in {key_file}: create one with `fleet keys create --tenant NAME`")
         return
     for r in records:
-        state = "active" if r.active else f"revoked {r.revoked_at:%Y-%m-%d %H:%M}"
         typer.echo(
             f"{r.key_id}  {r.role:<8}  {r.tenant or '-':<16}  {r.name or '-':<20}  "
-            f"created {r.created_at:%Y-%m-%d %H:%M}  {state}"
+            f"created {r.created_at:%Y-%m-%d %H:%M}  {_state(r)}"
         )
+
+
+def _state(record: KeyRecord) -> str:
+    if record.revoked_at is not None:
+        return f"revoked {record.revoked_at:%Y-%m-%d %H:%M}"
+    # Operator keys of earlier versions: the file keeps them, the cluster ignores them.
+    return "retired (operator keys are no longer accepted)" if record.retired else "active"
 
 
 @keys_app.command("revoke")

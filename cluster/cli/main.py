@@ -100,6 +100,8 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     typer.secho("llm-fleet is up", fg=typer.colors.GREEN)
     typer.echo(f"  OpenAI-compatible HTTP: {endpoints.http}")
     typer.echo(f"  gRPC:                   {endpoints.grpc}")
+    if endpoints.grpc_tls is not None:
+        typer.echo(f"  gRPC over TLS:          {endpoints.grpc_tls}")
     typer.echo(f"  Prometheus metrics:     {endpoints.metrics} (every node, this port)")
     typer.echo(f"  traces:                 {endpoints.traces}")
     typer.echo("  stop it with:           fleet down")

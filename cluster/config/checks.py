@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from functools import cache
 from pathlib import Path
 
@@ -54,7 +55,32 @@ def check_sources_exist(config: ClusterConfig, source: str = "config") -> None:
             )
 
 
+def check_tls_files(config: ClusterConfig, source: str = "config") -> None:
+    """Each endpoint's certificate loads with its key, and a client CA bundle loads, here
+    rather than as a proxy that fails to start."""
+    for where, tls in (("http.tls", config.http.tls), ("grpc.tls", config.grpc.tls)):
+        if tls is None:
+            continue
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(tls.cert_file, tls.key_file)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError(
+                f"{source}: {where}.cert_file/key_file: cannot load {tls.cert_file} with "
+                f"{tls.key_file}: {error}"
+            ) from None
+        client_ca = getattr(tls, "client_ca_file", None)
+        if client_ca is None:
+            continue
+        try:
+            ssl.create_default_context(cafile=client_ca)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError(
+                f"{source}: {where}.client_ca_file: cannot load {client_ca}: {error}"
+            ) from None
+
+
 def check_config(config: ClusterConfig, source: str = "config") -> None:
     """All checks that need vLLM or the file system."""
     check_engine_arguments(config, source)
     check_sources_exist(config, source)
+    check_tls_files(config, source)

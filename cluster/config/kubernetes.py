@@ -58,7 +58,7 @@ class KubernetesConfig(StrictModel):
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     service_type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     """Type of the Serve service (HTTP 8000 and gRPC 9000) KubeRay puts in front of the
-    ready proxies."""
+    ready proxies, and of the gRPC TLS gateway's service when ``grpc.tls`` is set."""
     head: HeadConfig = Field(default_factory=HeadConfig)
     memory_gib_per_gpu: Annotated[int, Field(ge=1)] = 48
     """Host memory a GPU worker pod asks per GPU (weights are staged through it)."""
@@ -82,6 +82,12 @@ class KubernetesConfig(StrictModel):
     --file` writes it), mounted read-only in the head pod at the folder of
     ``auth.keys_file``; Kubernetes swaps the mounted file when the Secret changes, and the
     cluster takes the new keys without a restart."""
+    tls_secret: str = "llm-fleet-tls"
+    """The Secret holding the PEM files of ``http.tls`` and ``grpc.tls`` (e.g. cert-manager's
+    ``kubernetes.io/tls`` Secret: ``tls.crt``, ``tls.key``, ``ca.crt``), mounted read-only at
+    the one folder of those paths: in the head pod, and in worker pods too when their Serve
+    proxies serve HTTPS (``http.tls`` with ``proxy_location: EveryNode``). Each file name is
+    a key of the Secret."""
     worker_groups: dict[str, WorkerGroupOverride] = Field(default_factory=dict)
     """Overrides per derived worker group name (e.g. ``a100-4gpu``)."""
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from cluster.config.schema import ClusterConfig
 from services.routing.config import ROUTE_KINDS, route_kind
+from services.tls_gateway.config import TlsConfig
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "configs" / "local.yaml"
 
@@ -88,10 +89,24 @@ def _anchor_relative_paths(config: ClusterConfig, base: Path) -> ClusterConfig:
     auth = config.auth
     if auth.keys_file is not None:
         auth = auth.model_copy(update={"keys_file": str((base / auth.keys_file).resolve())})
+    http, grpc = config.http, config.grpc
+    if http.tls is not None:
+        http = http.model_copy(update={"tls": _anchored_files(http.tls, base)})
+    if grpc.tls is not None:
+        grpc = grpc.model_copy(update={"tls": _anchored_files(grpc.tls, base)})
     models = [
         model.model_copy(update={"source": str((base / model.source).resolve())})
         if model.source.startswith(("./", "../"))
         else model
         for model in config.models
     ]
-    return config.model_copy(update={"models": models, "auth": auth})
+    return config.model_copy(update={"models": models, "auth": auth, "http": http, "grpc": grpc})
+
+
+def _anchored_files(tls: TlsConfig, base: Path) -> TlsConfig:
+    paths = {
+        name: str((base / path).resolve())
+        for name in tls.PATH_FIELDS
+        if (path := getattr(tls, name)) is not None
+    }
+    return tls.model_copy(update=paths)

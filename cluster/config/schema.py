@@ -20,6 +20,7 @@ from services.guardrails.config import GuardrailsConfig
 from services.router.breaker import CircuitBreakerConfig
 from services.routing.config import RouteConfig, RoutingConfig
 from services.telemetry.config import TelemetryConfig
+from services.tls_gateway.config import GrpcTlsConfig, TlsConfig
 
 # Model names become Ray Serve deployment names and URL path parts.
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$"
@@ -134,9 +135,29 @@ class ModelConfig(StrictModel):
         return self.source.startswith(ZOO_PREFIX)
 
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 class EndpointConfig(StrictModel):
     host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Port
+
+
+class HttpConfig(EndpointConfig):
+    port: Port = 8000
+    tls: TlsConfig | None = None
+    """HTTPS in Ray Serve's own HTTP proxy (no client certificates: terminate mutual TLS in
+    front). Fixed while the cluster runs."""
+
+
+class GrpcConfig(EndpointConfig):
+    """Ray Serve's gRPC proxy listens on every interface at ``port``, in plaintext: keep that
+    port inside the cluster. ``host`` is only the address `fleet up` prints for clients."""
+
+    port: Port = 9000
+    tls: GrpcTlsConfig | None = None
+    """The TLS gateway in front of it, on the head node (``tls.port``). Fixed while the
+    cluster runs."""
 
 
 class RayConfig(StrictModel):
@@ -170,10 +191,8 @@ class ClusterConfig(StrictModel):
     name: Annotated[str, Field(pattern=MODEL_NAME_PATTERN)] = "llm-fleet"
     device: Literal["cpu", "gpu"] = "cpu"
     ray: RayConfig = Field(default_factory=RayConfig)
-    http: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=8000))
-    grpc: EndpointConfig = Field(default_factory=lambda: EndpointConfig(port=9000))
-    """Ray Serve's gRPC proxy listens on every interface at ``port``; ``host`` is only the
-    address `fleet up` prints for clients."""
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    grpc: GrpcConfig = Field(default_factory=GrpcConfig)
     proxy_location: Literal["EveryNode", "HeadOnly"] = "EveryNode"
     """Where Ray Serve runs its HTTP and gRPC proxies: on every node that hosts a replica
     (behind a load balancer), or only on the head. Several Ray nodes on one machine share
@@ -207,6 +226,38 @@ class ClusterConfig(StrictModel):
             if unknown:
                 raise ValueError(
                     f"auth.{where}.models: not a served model or route: {', '.join(unknown)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _grpc_tls_fits(self) -> ClusterConfig:
+        tls = self.grpc.tls
+        if tls is None:
+            return self
+        if tls.port in (self.grpc.port, self.http.port):
+            raise ValueError(f"grpc.tls.port: {tls.port} is already the HTTP or gRPC port")
+        # The gateway names certificates' tenants to the router as a trusted upstream.
+        vouched = tls.upstream_tenant in self.auth.trusted_upstreams
+        if tls.client_tenants and self.auth.enabled and not vouched:
+            raise ValueError(
+                "grpc.tls.upstream_tenant: client_tenants need a tenant for the gateway "
+                "that auth.trusted_upstreams lists"
+                + (f" ('{tls.upstream_tenant}' is not there)" if tls.upstream_tenant else "")
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _tenant_guard_policies_exist(self) -> ClusterConfig:
+        # A tenant may only ask for policies this config defines (x-fleet-guard-policy).
+        defined = {policy.name for policy in self.guardrails.policies}
+        policies = [("defaults", self.auth.defaults)]
+        policies += [(f"tenants.{name}", policy) for name, policy in self.auth.tenants.items()]
+        for where, policy in policies:
+            unknown = sorted(set(policy.guard_policies) - defined)
+            if unknown:
+                raise ValueError(
+                    f"auth.{where}.guard_policies: not a policy under guardrails.policies: "
+                    f"{', '.join(unknown)}"
                 )
         return self
 

@@ -1,4 +1,5 @@
-"""A cluster config as a KubeRay ``RayService`` (ray.io/v1).
+"""A cluster config as a KubeRay ``RayService`` (ray.io/v1), plus a ``Service`` for the
+gRPC TLS gateway when ``grpc.tls`` is set.
 
 ``spec.serveConfigV2`` is `fleet up`'s own Serve config (``serve_deploy_config``), so the
 two can never drift; the worker groups come from ``cluster.render.groups``.
@@ -106,6 +107,101 @@ def _mount_keys(config: ClusterConfig, container: dict[str, Any], volumes: list)
     )
 
 
+TLS_VOLUME = "tls"
+
+
+def _tls_paths(config: ClusterConfig, *, grpc: bool = True) -> list[tuple[str, str]]:
+    """(field, path) of every certificate file the config names: ``http.tls`` ones, and
+    ``grpc.tls`` ones unless ``grpc`` is False (worker pods run no gRPC gateway)."""
+    sections = [("http.tls", config.http.tls)]
+    if grpc:
+        sections.append(("grpc.tls", config.grpc.tls))
+    return [
+        (f"{where}.{name}", path)
+        for where, tls in sections
+        if tls is not None
+        for name in tls.PATH_FIELDS
+        if (path := getattr(tls, name)) is not None
+    ]
+
+
+def tls_folder(config: ClusterConfig) -> PurePosixPath | None:
+    """The one folder all certificate files are in (where the Secret is mounted); None when
+    the config has no TLS. RenderError names the first path that cannot be mounted so."""
+    paths = _tls_paths(config)
+    if not paths:
+        return None
+    secret = config.kubernetes.tls_secret
+    first_field, first_path = paths[0]
+    folder = PurePosixPath(first_path).parent
+    for field, path in paths:
+        if not PurePosixPath(path).is_absolute():
+            raise RenderError(
+                f"{field}: '{path}' is relative; set an absolute path in the pods, where the "
+                f"Secret '{secret}' is mounted (e.g. /etc/llm-fleet/tls/tls.crt)"
+            )
+        if PurePosixPath(path).parent != folder:
+            raise RenderError(
+                f"{field}: '{path}' is not in {folder} (the folder of {first_field}): the "
+                f"Secret '{secret}' is mounted at one folder, so all TLS files must be there"
+            )
+    _refuse_shared_folder(config, folder)
+    return folder
+
+
+def _refuse_shared_folder(config: ClusterConfig, folder: PurePosixPath) -> None:
+    # Two Secret volumes cannot be mounted at one path: the pod would be refused.
+    keys_file = config.auth.keys_file
+    if config.auth.enabled and keys_file and PurePosixPath(keys_file).parent == folder:
+        raise RenderError(
+            f"http.tls/grpc.tls: {folder} is also the folder of auth.keys_file, where the "
+            f"Secret '{config.kubernetes.keys_secret}' is mounted; use another folder"
+        )
+
+
+def _mount_tls(
+    config: ClusterConfig, container: dict[str, Any], volumes: list, *, grpc: bool = True
+) -> None:
+    """The TLS Secret, read-only at the folder of the certificate files (see ``tls_folder``);
+    only the files this pod uses are projected from it."""
+    folder = tls_folder(config)
+    if folder is None:
+        return
+    # http.tls and grpc.tls may name the same files: each is projected once.
+    names = list(
+        dict.fromkeys(PurePosixPath(path).name for _, path in _tls_paths(config, grpc=grpc))
+    )
+    container["volumeMounts"].append(
+        {"name": TLS_VOLUME, "mountPath": str(folder), "readOnly": True}
+    )
+    volumes.append(
+        {
+            "name": TLS_VOLUME,
+            "secret": {
+                "secretName": config.kubernetes.tls_secret,
+                "items": [{"key": name, "path": name} for name in names],
+            },
+        }
+    )
+
+
+def workers_serve_https(config: ClusterConfig) -> bool:
+    """Whether worker pods run HTTPS proxies (they need the certificate then)."""
+    return config.http.tls is not None and config.proxy_location == "EveryNode"
+
+
+# The gRPC TLS gateway's Service selects the head pod by these labels. KubeRay names the
+# RayCluster of a RayService `<name>-<hash>` (a new one per cluster upgrade), so its own
+# `ray.io/cluster` label cannot be written down here; it keeps a pod template's own labels,
+# so the head template carries `llm-fleet/cluster`, and `ray.io/node-type` (set by KubeRay,
+# not overridable) keeps worker pods out.
+CLUSTER_LABEL = "llm-fleet/cluster"
+
+
+def head_selector(config: ClusterConfig) -> dict[str, str]:
+    return {CLUSTER_LABEL: config.name, "ray.io/node-type": "head"}
+
+
 def head_group(config: ClusterConfig) -> dict[str, Any]:
     """The head: no GPUs, so no model replica is ever placed there."""
     head = config.kubernetes.head
@@ -113,26 +209,45 @@ def head_group(config: ClusterConfig) -> dict[str, Any]:
         {"name": "gcs-server", "containerPort": GCS_PORT},
         {"name": "dashboard", "containerPort": DASHBOARD_PORT},
         {"name": "client", "containerPort": CLIENT_PORT},
+        # Named "serve" even for HTTPS: KubeRay finds Serve's port by that name.
         {"name": "serve", "containerPort": config.http.port},
         {"name": "grpc", "containerPort": config.grpc.port},
         _metrics_port(config),
     ]
+    if config.grpc.tls is not None:
+        ports.insert(-1, {"name": "grpc-tls", "containerPort": config.grpc.tls.port})
     resources = {"cpu": str(head.cpu), "memory": f"{head.memory_gib}Gi"}
     container = _container(config, "ray-head", resources, ports)
     volumes = [_shm_volume(2)]
     _mount_keys(config, container, volumes)
+    _mount_tls(config, container, volumes)
+    template: dict[str, Any] = {"spec": {"containers": [container], "volumes": volumes}}
+    if config.grpc.tls is not None:
+        template = {"metadata": {"labels": {CLUSTER_LABEL: config.name}}, **template}
     return {
         "rayStartParams": {
             "dashboard-host": "0.0.0.0",
             "num-gpus": "0",
             "metrics-export-port": str(config.telemetry.metrics.port),
         },
-        "template": {
-            "spec": {
-                "containers": [container],
-                "volumes": volumes,
-            }
-        },
+        "template": template,
+    }
+
+
+def https_readiness_probe(config: ClusterConfig) -> dict[str, Any]:
+    """A worker pod is ready when its proxy answers over HTTPS. KubeRay's own probe (which it
+    adds only when the container has none) asks over plain HTTP and would never pass; the
+    certificate is not checked, it names the service, not localhost. KubeRay still adds its
+    liveness probe (raylet health)."""
+    url = f"https://localhost:{config.http.port}/-/healthz"
+    check = f"wget -T 2 -q -O- --no-check-certificate {url} | grep success"
+    return {
+        "exec": {"command": ["bash", "-c", check]},
+        "initialDelaySeconds": 10,
+        "timeoutSeconds": 2,
+        "periodSeconds": 5,
+        "successThreshold": 1,
+        "failureThreshold": 1,
     }
 
 
@@ -148,10 +263,11 @@ def worker_group(group: NodeGroup, config: ClusterConfig) -> dict[str, Any]:
     }
     if group.custom:
         params["resources"] = ray_resources_param(group.custom)
-    pod: dict[str, Any] = {
-        "containers": [_container(config, "ray-worker", resources, [_metrics_port(config)])],
-        "volumes": [_shm_volume(kube.shm_gib)],
-    }
+    container = _container(config, "ray-worker", resources, [_metrics_port(config)])
+    pod: dict[str, Any] = {"containers": [container], "volumes": [_shm_volume(kube.shm_gib)]}
+    if workers_serve_https(config):
+        _mount_tls(config, container, pod["volumes"], grpc=False)
+        container["readinessProbe"] = https_readiness_probe(config)
     if group.gpus:
         resources[GPU_RESOURCE] = str(group.gpus)
         pod["tolerations"] = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
@@ -174,19 +290,57 @@ def worker_group(group: NodeGroup, config: ClusterConfig) -> dict[str, Any]:
 
 def serve_service(config: ClusterConfig) -> dict[str, Any]:
     """KubeRay's Serve service, with the gRPC port next to HTTP (its default has HTTP
-    only); KubeRay fills in the selector (pods whose proxy is ready)."""
+    only); KubeRay fills in the selector (pods whose proxy is ready).
+
+    With ``grpc.tls`` the plaintext gRPC port is left out: this service may be a load
+    balancer, and gRPC callers from outside go through the gateway's own service
+    (``grpc_tls_service``)."""
+    http = config.http
+    ports: list[dict[str, Any]] = [
+        {"name": "serve", "port": http.port, "targetPort": http.port}
+        if http.tls is None
+        # "https" is an IANA service name, as un-prefixed appProtocol values must be.
+        else {"name": "https", "port": http.port, "targetPort": http.port, "appProtocol": "https"}
+    ]
+    if config.grpc.tls is None:
+        ports.append(
+            {
+                "name": "grpc",
+                "port": config.grpc.port,
+                "targetPort": config.grpc.port,
+                "appProtocol": "grpc",
+            }
+        )
     return {
         "metadata": {"name": f"{config.name}-serve-svc"},
+        "spec": {"type": config.kubernetes.service_type, "ports": ports},
+    }
+
+
+def grpc_tls_service(config: ClusterConfig) -> dict[str, Any] | None:
+    """The gRPC TLS gateway's Service: the gateway runs on the head only, so it selects the
+    head pod (``head_selector``), not every pod with a proxy as the serve service does."""
+    tls = config.grpc.tls
+    if tls is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": f"{config.name}-grpc-tls-svc",
+            "namespace": config.kubernetes.namespace,
+            "labels": {CLUSTER_LABEL: config.name},
+        },
         "spec": {
             "type": config.kubernetes.service_type,
+            "selector": head_selector(config),
             "ports": [
-                {"name": "serve", "port": config.http.port, "targetPort": config.http.port},
                 {
-                    "name": "grpc",
-                    "port": config.grpc.port,
-                    "targetPort": config.grpc.port,
+                    "name": "grpc-tls",
+                    "port": tls.port,
+                    "targetPort": tls.port,
                     "appProtocol": "grpc",
-                },
+                }
             ],
         },
     }
@@ -199,6 +353,20 @@ def auth_options(config: ClusterConfig) -> dict[str, str]:
     return options
 
 
+def _head_proxy_options(config: ClusterConfig) -> dict[str, Any]:
+    """KubeRay checks the head's proxy over plain HTTP (its worker probe is replaced, see
+    ``https_readiness_probe``), so with HTTPS the head would never count as ready: say so
+    rather than have the check fail on every reconcile. The workers' proxies serve."""
+    if config.http.tls is None:
+        return {}
+    if not workers_serve_https(config):
+        raise RenderError(
+            "http.tls: with proxy_location HeadOnly no pod would join the serve service "
+            "(KubeRay checks the head's proxy over plain HTTP); use EveryNode"
+        )
+    return {"excludeHeadPodFromServeSvc": True}
+
+
 def render_rayservice(config: ClusterConfig) -> dict[str, Any]:
     serve_config = yaml.safe_dump(serve_deploy_config(config), sort_keys=False, width=100)
     return {
@@ -208,6 +376,7 @@ def render_rayservice(config: ClusterConfig) -> dict[str, Any]:
         "spec": {
             "serveConfigV2": serve_config,
             "serveService": serve_service(config),
+            **_head_proxy_options(config),
             "rayClusterConfig": {
                 "rayVersion": RAY_VERSION,
                 # Only holders of the Ray cluster token (operators; KubeRay itself) reach the
@@ -237,7 +406,19 @@ def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _ManifestDumper.add_representer(str, _represent_str)
 
 
+def render_manifests(config: ClusterConfig) -> list[dict[str, Any]]:
+    """The RayService, and the gRPC TLS gateway's Service when ``grpc.tls`` is set."""
+    documents = [render_rayservice(config)]
+    service = grpc_tls_service(config)
+    if service is not None:
+        documents.append(service)
+    return documents
+
+
 def render_yaml(config: ClusterConfig, config_path: str = "<file>") -> str:
-    """The RayService as YAML, behind a header naming the command that regenerates it."""
-    body = yaml.dump(render_rayservice(config), Dumper=_ManifestDumper, sort_keys=False, width=100)
+    """The manifests as YAML documents (``---`` between them), behind a header naming the
+    command that regenerates them."""
+    body = yaml.dump_all(
+        render_manifests(config), Dumper=_ManifestDumper, sort_keys=False, width=100
+    )
     return header(config_path, "kuberay") + body

@@ -208,7 +208,7 @@ def bench_key(config: ClusterConfig) -> Iterator[None]:
     """A key of the tenant ``bench`` for the comparison's clients (ours through
     ``FLEET_API_KEY``, vLLM's benchmark through ``OPENAI_API_KEY``), revoked afterwards."""
     store = KeyStore(key_file(config))
-    issued, record = store.create(role="tenant", tenant="bench", name="make bench")
+    issued, record = store.create(tenant="bench", name="make bench")
     saved = {name: os.environ.get(name) for name in (API_KEY_ENV, "OPENAI_API_KEY")}
     os.environ.update(dict.fromkeys(saved, issued.token))
     try:

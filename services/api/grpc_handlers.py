@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Protocol
 
 from fleet.v1 import fleet_pb2
@@ -24,7 +25,13 @@ from services.api.grpc_mapping import (
     to_openai_request,
 )
 from services.api.grpc_status import StatusContext, apply_status, end_call, to_grpc_status
-from services.auth.access import Caller, Credentials
+from services.auth.access import (
+    GUARD_POLICY_HEADER,
+    Caller,
+    Credentials,
+    requested_guard_policies,
+)
+from services.auth.credentials import AUTHORIZATION_METADATA, TENANT_METADATA
 from services.errors import GuardViolation, NotFoundError
 from services.router.core import Router
 
@@ -34,9 +41,6 @@ GRPC_SERVICER_FUNCTIONS = [
     "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
 ]
 FLEET_SERVICE = fleet_pb2.DESCRIPTOR.services_by_name["FleetService"].full_name
-
-
-AUTHORIZATION_METADATA = "authorization"
 
 
 class CallContext(StatusContext, Protocol):
@@ -52,20 +56,35 @@ def _elapsed_ms(started: float) -> float:
 def identify(
     router: Router, context: CallContext, routing: fleet_pb2.RoutingHints | None = None
 ) -> Caller:
-    """The caller the ``authorization`` metadata proves (the tenant in ``routing`` counts
-    only from a trusted upstream)."""
+    """The caller the ``authorization`` metadata proves. A tenant claim counts only from a
+    trusted upstream: the ``x-fleet-tenant`` metadata entry, else ``routing.tenant``; the
+    entry wins because an upstream that forwards messages unread (the TLS gateway) can set
+    only metadata, and must not be outvoted by its client's message."""
     metadata = dict(context.invocation_metadata())
-    claimed = routing.tenant if routing is not None else ""
+    claimed = metadata.get(TENANT_METADATA) or (routing.tenant if routing is not None else "")
     return router.identify(
         Credentials(metadata.get(AUTHORIZATION_METADATA), claimed_tenant=claimed or None)
     )
 
 
+def guard_policies(context: CallContext) -> tuple[str, ...]:
+    """The guard policies the ``x-fleet-guard-policy`` metadata asks for (the key may
+    repeat). Metadata, not a ``RoutingHints`` field: the same name as the HTTP header, and
+    the fleet.v1 contract stays as it is."""
+    values = [v for k, v in context.invocation_metadata() if k == GUARD_POLICY_HEADER]
+    return requested_guard_policies(values)
+
+
 async def _events(
-    router: Router, request: fleet_pb2.GenerateRequest, caller: Caller, started: float
+    router: Router,
+    request: fleet_pb2.GenerateRequest,
+    caller: Caller,
+    started: float,
+    context: CallContext,
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     """Deltas as the engine produces them, then the end event (TTFT measured from arrival)."""
     body, hints = to_openai_request(request, stream=True)
+    hints = replace(hints, guard_policies=guard_policies(context))
     stream = await router.generate_stream(body, hints, caller=caller, transport="grpc")
     translator = StreamTranslator(stream.decision, request.request_id or f"fleet-{uuid.uuid4()}")
     first_token_ms: float | None = None
@@ -96,7 +115,7 @@ async def generate_stream(
     started = time.perf_counter()
     try:
         caller = identify(router, context, request.routing)
-        async with aclosing(_events(router, request, caller, started)) as events:
+        async with aclosing(_events(router, request, caller, started, context)) as events:
             async for event in events:
                 yield event
     except GuardViolation as violation:
@@ -124,7 +143,7 @@ async def generate(
     parts: list[str] = []
     try:
         caller = identify(router, context, request.routing)
-        async with aclosing(_events(router, request, caller, started)) as events:
+        async with aclosing(_events(router, request, caller, started, context)) as events:
             async for event in events:
                 if event.HasField("delta"):
                     parts.append(event.delta.text)

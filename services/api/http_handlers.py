@@ -15,7 +15,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from services.auth.access import Caller, Credentials
+from services.auth.access import (
+    GUARD_POLICY_HEADER,
+    Caller,
+    Credentials,
+    requested_guard_policies,
+)
+from services.auth.credentials import TENANT_METADATA
 from services.errors import (
     ClientError,
     FleetError,
@@ -33,7 +39,6 @@ logger = logging.getLogger(__name__)
 RequestModel = TypeVar("RequestModel", bound=BaseModel)
 
 ROUTING_KEY_HEADER = "x-fleet-routing-key"
-TENANT_HEADER = "x-fleet-tenant"
 LABEL_HEADER_PREFIX = "x-fleet-label-"
 GUARDRAILS_HEADER = "x-fleet-guardrails"
 
@@ -61,7 +66,7 @@ def identify(router: Router, request: Request) -> Caller:
     return router.identify(
         Credentials(
             request.headers.get("authorization"),
-            claimed_tenant=request.headers.get(TENANT_HEADER),
+            claimed_tenant=request.headers.get(TENANT_METADATA),
         )
     )
 
@@ -73,6 +78,7 @@ def routing_hints(request: Request, body: OpenAIRequest, caller: Caller) -> Rout
         routing_key=routing_key,
         tenant=caller.tenant,
         labels=request_labels(request),
+        guard_policies=requested_guard_policies(request.headers.getlist(GUARD_POLICY_HEADER)),
     )
 
 

@@ -1,1 +1,1 @@
-"""Who is calling: API keys, the tenants they belong to and the operator role."""
+"""Who is calling: API keys and the tenants they belong to."""

@@ -8,7 +8,8 @@ name the caller's own limits only, never another tenant's models or keys.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,8 @@ from services.auth.config import AuthConfig, TenantPolicy
 from services.auth.credentials import bearer_token
 from services.auth.keys import MalformedKeyError
 from services.auth.store import KeyRecord, authenticate
-from services.errors import AuthenticationError, PermissionDeniedError
+from services.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
+from services.guardrails.config import POLICY_NAME_PATTERN
 
 if TYPE_CHECKING:
     from services.router.requests import OpenAIRequest
@@ -27,7 +29,9 @@ INVALID_KEY = "invalid API key: unknown, revoked or mistyped"
 MALFORMED_KEY = "malformed API key: llm-fleet keys read flk_<id>_<secret>"
 # What vLLM's (and OpenAI's) completions API asks for when a request names no max_tokens.
 API_DEFAULT_MAX_TOKENS = 16
-OPERATOR_KEY = "operator keys manage the cluster and cannot call models: use a tenant key"
+GUARD_POLICY_HEADER = "x-fleet-guard-policy"
+"""HTTP header and gRPC metadata key: extra guard policies, comma-separated."""
+_POLICY_NAME = re.compile(POLICY_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,6 @@ class AccessControl:
             raise AuthenticationError(MALFORMED_KEY) from None
         if record is None:
             raise AuthenticationError(INVALID_KEY)
-        if record.role != "tenant" or record.tenant is None:
-            raise PermissionDeniedError(OPERATOR_KEY)
         tenant = self._acting_tenant(record, credentials.claimed_tenant)
         return Caller(tenant=tenant, policy=self.config.policy_of(tenant), key_id=record.key_id)
 
@@ -117,6 +119,24 @@ class AccessControl:
         )
 
     @staticmethod
+    def authorize_guard_policies(
+        caller: Caller, requested: Iterable[str], defined: Collection[str]
+    ) -> None:
+        """PermissionDeniedError unless the caller's tenant may ask for every policy in
+        ``requested`` and each is one of the ``defined`` policies in force; the refusal
+        lists only what this caller may ask for."""
+        askable = [name for name in caller.policy.guard_policies if name in defined]
+        refused = [name for name in requested if name not in askable]
+        if not refused:
+            return
+        listing = ", ".join(sorted(askable)) or "none"
+        raise PermissionDeniedError(
+            f"'{GUARD_POLICY_HEADER}': this API key may not ask for the guard policy "
+            f"'{refused[0]}'; it may ask for: {listing}",
+            param=GUARD_POLICY_HEADER,
+        )
+
+    @staticmethod
     def limit(caller: Caller, request: OpenAIRequest) -> OpenAIRequest:
         """The request within its tenant's ``max_tokens`` (the limit itself when it named
         none); PermissionDeniedError when it asks for more."""
@@ -139,3 +159,18 @@ class AccessControl:
         if any(value is not None for value in asked.values()):
             return request
         return request.model_copy(update={"max_tokens": ceiling})
+
+
+def requested_guard_policies(values: Iterable[str]) -> tuple[str, ...]:
+    """The policy names of ``x-fleet-guard-policy`` values (``a,b``; the header or metadata
+    key may repeat), without repeats and sorted: the order asked in does not matter, and
+    one order per set keeps the combined pipelines few. InvalidRequestError on a value
+    that is not a list of policy names (never echoed: it may be anything)."""
+    names = [name.strip() for value in values for name in value.split(",")]
+    names = [name for name in names if name]
+    if not all(_POLICY_NAME.fullmatch(name) for name in names):
+        raise InvalidRequestError(
+            f"'{GUARD_POLICY_HEADER}' must be guard policy names separated by commas",
+            param=GUARD_POLICY_HEADER,
+        )
+    return tuple(sorted(set(names)))

@@ -2,7 +2,8 @@
 
 Authentication is on unless a config turns it off (``enabled: false``), and then every start
 warns. A key names its tenant; the tenant's entry here (else ``defaults``) says which models
-and routes it may call and how large a request may be.
+and routes it may call, how large a request may be and which extra guard policies it may
+ask for.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class TenantPolicy(_Strict):
     when lower)."""
     quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     """Requests and tokens per minute and requests in flight, over all router replicas."""
+    guard_policies: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Guard policies (names under ``guardrails.policies``) a request of this tenant may
+    ask for on top of its route's and tenant's (``x-fleet-guard-policy``); none by
+    default. Asking only ever adds checks, never switches one off."""
 
     def allows(self, name: str) -> bool:
         return ANY in self.models or name in self.models

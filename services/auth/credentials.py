@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from services.errors import AuthenticationError
 
+# Where credentials and tenant claims travel: HTTP header names and gRPC metadata keys alike
+# (gRPC metadata keys are lower case).
+AUTHORIZATION_METADATA = "authorization"
+TENANT_METADATA = "x-fleet-tenant"
 BEARER = "bearer"
 MISSING = "no API key: send 'Authorization: Bearer <key>'"
 MALFORMED = "the Authorization value is not 'Bearer <key>'"

@@ -4,6 +4,11 @@ One Ray actor (``KeyRegistry``, on the head node, where `fleet keys` writes the 
 re-reads the file when it changes; each router replica asks it every second for anything
 newer (``follow_registry``), so a key made or revoked with `fleet keys` counts on every
 replica within about a second, with no restart. Only digests travel: the file holds no secret.
+
+Besides the file's keys the registry holds *session keys*: keys a cluster component made for
+itself in memory (the gRPC TLS gateway, which speaks for certificate-identified clients).
+Their holder renews them; one not renewed for ``SESSION_KEY_TTL_S`` lapses, so a key whose
+holder died stops working.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_NAME = "llm-fleet-keys"
 POLL_INTERVAL_S = 1.0
+SESSION_KEY_TTL_S = 30.0
 
 FileStamp = tuple[int, int, int] | None
 _UNREAD: FileStamp = (-1, -1, -1)
@@ -46,7 +53,9 @@ class KeyRegistry:
         self._store = KeyStore(path)
         self._stamp = _UNREAD
         self._version = 0
-        self._records: dict[str, KeyRecord] = {}
+        self._file_records: dict[str, KeyRecord] = {}
+        self._session_records: dict[str, KeyRecord] = {}
+        self._session_renewed: dict[str, float] = {}
 
     def key_file(self) -> str:
         return self.path
@@ -54,9 +63,26 @@ class KeyRegistry:
     def records_since(self, version: int) -> tuple[int, dict[str, KeyRecord] | None]:
         """The current version, and the records when they are newer than ``version``."""
         self._refresh()
+        self._lapse_session_keys()
         if version == self._version:
             return self._version, None
-        return self._version, self._records
+        return self._version, {**self._file_records, **self._session_records}
+
+    def admit_session_key(self, record: KeyRecord) -> None:
+        """Accept (or renew) a key its holder keeps in memory; renew within the TTL."""
+        self._session_renewed[record.key_id] = time.monotonic()
+        if record.key_id not in self._session_records:
+            self._session_records[record.key_id] = record
+            self._version += 1
+            logger.info("session key %s admitted (%s)", record.key_id, record.name)
+
+    def _lapse_session_keys(self) -> None:
+        deadline = time.monotonic() - SESSION_KEY_TTL_S
+        for key_id, renewed in list(self._session_renewed.items()):
+            if renewed < deadline:
+                del self._session_renewed[key_id], self._session_records[key_id]
+                self._version += 1
+                logger.info("session key %s lapsed (not renewed)", key_id)
 
     def _refresh(self) -> None:
         stamp = _stamp(Path(self.path))
@@ -69,7 +95,7 @@ class KeyRegistry:
             logger.error("key file %s unreadable, keeping the previous keys: %s", self.path, error)
             return
         self._stamp = stamp
-        self._records = records
+        self._file_records = records
         self._version += 1
         active = sum(record.active for record in records.values())
         logger.info("key file %s: %d active keys (version %d)", self.path, active, self._version)

@@ -19,7 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.auth.keys import ApiKey, issue_key, parse_key, secret_digest, secret_matches
 
-Role = Literal["tenant", "operator"]
+Role = Literal["tenant"]
+# Earlier versions also made "operator" keys; the Ray cluster token is the operator's
+# credential now. Such records still load (a key file is never refused for them), are
+# listed as retired and never authenticate.
+LEGACY_OPERATOR = "operator"
 FILE_VERSION = 1
 # Compared against when a key id is unknown, so that an unknown id and a wrong secret take
 # the same time.
@@ -32,7 +36,8 @@ class KeyRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key_id: str
-    role: Role
+    role: Role | Literal["operator"] = "tenant"
+    """Always written (earlier versions require it); ``operator`` only in legacy records."""
     tenant: str | None = None
     name: str = ""
     secret_sha256: str = Field(repr=False)
@@ -43,13 +48,16 @@ class KeyRecord(BaseModel):
     def _tenant_keys_name_their_tenant(self) -> KeyRecord:
         if self.role == "tenant" and not self.tenant:
             raise ValueError("a tenant key needs its tenant")
-        if self.role == "operator" and self.tenant:
-            raise ValueError("an operator key belongs to no tenant")
         return self
 
     @property
+    def retired(self) -> bool:
+        """A legacy operator record: kept in the file, never accepted."""
+        return self.role == LEGACY_OPERATOR
+
+    @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.retired
 
 
 class KeyFile(BaseModel):
@@ -77,15 +85,11 @@ class KeyStore:
     def records(self) -> list[KeyRecord]:
         return self.load().keys
 
-    def create(
-        self, *, role: Role, tenant: str | None = None, name: str = ""
-    ) -> tuple[ApiKey, KeyRecord]:
-        """A new key for ``tenant`` (or an operator key); the secret leaves only in the
-        returned ``ApiKey``."""
+    def create(self, *, tenant: str, name: str = "") -> tuple[ApiKey, KeyRecord]:
+        """A new key for ``tenant``; the secret leaves only in the returned ``ApiKey``."""
         issued = issue_key()
         record = KeyRecord(
             key_id=issued.key_id,
-            role=role,
             tenant=tenant,
             name=name,
             secret_sha256=secret_digest(issued.secret),
@@ -101,7 +105,7 @@ class KeyStore:
             index = next((i for i, r in enumerate(keys.keys) if r.key_id == key_id), None)
             if index is None:  # raised inside: the file is left as it was
                 raise UnknownKeyError(f"no key with id '{key_id}' in {self.path}")
-            if keys.keys[index].active:
+            if keys.keys[index].revoked_at is None:
                 keys.keys[index] = keys.keys[index].model_copy(
                     update={"revoked_at": datetime.now(UTC)}
                 )
@@ -130,8 +134,8 @@ def by_key_id(records: list[KeyRecord]) -> dict[str, KeyRecord]:
 
 
 def authenticate(records: Mapping[str, KeyRecord], token: str) -> KeyRecord | None:
-    """The active record ``token`` belongs to (``records`` by key id), or None. Raises
-    MalformedKeyError when the text is not a key at all."""
+    """The active record ``token`` belongs to (``records`` by key id), or None (revoked
+    and retired records too). Raises MalformedKeyError when the text is not a key at all."""
     presented = parse_key(token)
     record = records.get(presented.key_id)
     digest = record.secret_sha256 if record is not None else _NO_DIGEST

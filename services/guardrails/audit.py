@@ -30,6 +30,8 @@ class AuditContext:
     tenant: str | None = None
     policies: tuple[str, ...] = ()
     """The guard policies the request ran."""
+    requested: tuple[str, ...] = ()
+    """Those of ``policies`` the request asked for itself (``x-fleet-guard-policy``)."""
 
 
 class GuardStats:
@@ -74,6 +76,7 @@ def decision_events(outcome: GuardOutcome, context: AuditContext) -> list[dict[s
             "route": context.route,
             "tenant": context.tenant,
             "policies": list(context.policies),
+            "requested_policies": list(context.requested),
             "direction": outcome.direction,
             "check": check,
             "category": category,

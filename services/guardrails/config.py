@@ -4,10 +4,18 @@ Precedence: a request gets the policy bound to the route it named (else to the s
 else ``default``), and the policy bound to its tenant runs *on top of* it: both policies'
 checks run and the strictest action wins (block > redact > flag). A tenant binding can add
 checks, never switch off the route's, so no tenant can opt out of an operator's route policy.
+
+A request may also ask for more policies by name (``x-fleet-guard-policy``), from those its
+tenant's auth policy lists; they run on top of both in the same way. Only adding is
+offered: the route's and the tenant's policies are the operator's floor (data that must
+never reach a model, a judge on a public route), and a request, whoever sends it, is not
+trusted to lower it. A caller that wants stricter handling for some traffic gets it; one
+that wants less asks the operator for another route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -66,7 +74,8 @@ class GuardrailsConfig(Strict):
     """Route alias or served model name -> policies. A route's binding beats the binding of
     the model it picks."""
     tenants: dict[str, Binding] = Field(default_factory=dict)
-    """Tenant -> policies, run on top of the route's (both apply)."""
+    """Tenant -> policies, run on top of the route's (both apply). Which policies a
+    tenant's requests may ask for themselves is in ``auth`` (``guard_policies``)."""
 
     @model_validator(mode="after")
     def _references_exist(self) -> GuardrailsConfig:
@@ -94,11 +103,18 @@ class GuardrailsConfig(Strict):
         return next(policy for policy in self.policies if policy.name == name)
 
     def policies_for(
-        self, *, route: str | None = None, model: str | None = None, tenant: str | None = None
+        self,
+        *,
+        route: str | None = None,
+        model: str | None = None,
+        tenant: str | None = None,
+        requested: Sequence[str] = (),
     ) -> list[GuardPolicyConfig]:
-        """The policies that apply to one request, the route's first, then the tenant's."""
+        """The policies that apply to one request: the route's first, then the tenant's,
+        then those it asked for (already authorized; sorted, as their order is not the
+        caller's to choose)."""
         base = self.routes.get(route or "") or self.routes.get(model or "") or self.default
-        names = _names(base) + _names(self.tenants.get(tenant or ""))
+        names = _names(base) + _names(self.tenants.get(tenant or "")) + sorted(requested)
         return [self.policy(name) for name in dict.fromkeys(names)]
 
     def checks_for(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from services.guardrails.check_config import CheckBase, Direction
@@ -32,7 +32,8 @@ class RequestGuards:
 
 class GuardPolicies:
     """Builds each check once (a PII engine or an embedded attack corpus is costly) and each
-    combination of route and tenant policy on first use."""
+    combination of route, tenant and requested policies on first use, keyed by the
+    policies' names in the order they run."""
 
     def __init__(
         self,
@@ -56,11 +57,23 @@ class GuardPolicies:
         checks = [check for check in self._checks.values() if hasattr(check, "prepare")]
         await asyncio.gather(*(check.prepare() for check in checks))  # type: ignore[union-attr]
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every policy defined: what a request may ask for at most."""
+        return frozenset(policy.name for policy in self.config.policies)
+
     def for_request(
-        self, *, route: str | None, model: str | None, tenant: str | None
+        self,
+        *,
+        route: str | None,
+        model: str | None,
+        tenant: str | None,
+        requested: Sequence[str] = (),
     ) -> RequestGuards | None:
         """None when no policy applies: the request skips guarding altogether."""
-        policies = self.config.policies_for(route=route, model=model, tenant=tenant)
+        policies = self.config.policies_for(
+            route=route, model=model, tenant=tenant, requested=requested
+        )
         if not policies:
             return None
         return self._combine(tuple(policy.name for policy in policies))

@@ -244,14 +244,19 @@ class Router:
         caller: Caller,
         telemetry: RequestTelemetry,
     ) -> AsyncIterator[tuple[OpenAIRequest, RoutingHints, Lease]]:
-        """Check the caller may make the request (its tenant's models and limits), then
-        admit it under the tenant's quotas: all before any model works on it. A request that
-        fails inside gives its quota lease back; one that succeeds settles it itself."""
+        """Check the caller may make the request (its tenant's models, limits and the guard
+        policies it may ask for), then admit it under the tenant's quotas: all before any
+        model works on it. A request that fails inside gives its quota lease back; one that
+        succeeds settles it itself."""
         telemetry.identified(caller.tenant, caller.key_id)
+        telemetry.guard_policies_requested(hints.guard_policies)
         # Rules and guard policies see the proven tenant, never one the request claims.
         hints = replace(hints, tenant=caller.tenant)
         request = self.access.limit(caller, request)
         self.access.authorize(caller, hints.model, self.visible_names(caller))
+        self.access.authorize_guard_policies(
+            caller, hints.guard_policies, self.guardrails.policy_names
+        )
         lease = await self.quotas.admit(caller.tenant, caller.policy.quotas)
         try:
             yield request, hints, lease
@@ -266,8 +271,8 @@ class Router:
         caller: Caller,
         telemetry: RequestTelemetry,
     ) -> tuple[RouteChoice, OpenAIRequest, GuardSession | None]:
-        """Route the request, then guard its prompt with the policies of that route and of
-        the caller's tenant."""
+        """Route the request, then guard its prompt with the policies of that route, of the
+        caller's tenant and those it asked for."""
         facts = request_facts(request)
         choice = await self._route(hints, facts, caller)
         decision = choice.decision

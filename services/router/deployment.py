@@ -42,6 +42,8 @@ from services.routing.table import RoutingTable
 from services.routing.tokens import HuggingFaceTokenCounter
 from services.telemetry.logs import configure_logging
 from services.telemetry.metrics import RayMetrics
+from services.tls_gateway.config import GatewaySpec
+from services.tls_gateway.gateway import keep_gateway_open
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +73,18 @@ install_error_handlers(http_app)
 @serve.deployment(name="router")
 @serve.ingress(http_app)
 class RouterDeployment:
-    def __init__(self, timeout_s: float, embedder_deployment: str, embedder_app: str) -> None:
+    def __init__(
+        self,
+        timeout_s: float,
+        embedder_deployment: str,
+        embedder_app: str,
+        grpc_gateway: dict | None = None,
+    ) -> None:
         configure_logging()
+        # `fleet up` starts the gRPC TLS gateway itself (to fail fast); a cluster deployed
+        # from its Serve config alone (KubeRay) gets it from its router replicas.
+        self._grpc_gateway = GatewaySpec.model_validate(grpc_gateway) if grpc_gateway else None
+        self._gateway_watch: asyncio.Task[None] | None = None
         backend = ServeHandleBackend(self._locate)
         self._backend = backend
         metrics = RayMetrics()
@@ -129,6 +141,8 @@ class RouterDeployment:
             self._preparing = asyncio.create_task(_prepare(policies))
         guardrails = Guardrails(policies, self._token_counter, self._router.guardrails.audit)
         await self._follow_keys(live.auth)
+        if self._grpc_gateway is not None and self._gateway_watch is None:
+            self._gateway_watch = asyncio.create_task(keep_gateway_open(self._grpc_gateway))
         access = AccessControl(live.auth, self._keys)
         self._router.reconfigure(ModelCatalog(live.models), table, guardrails, access)
 

@@ -101,6 +101,11 @@ class Guardrails:
         self._token_counter = token_counter
         self.audit = audit or GuardAudit()
 
+    @property
+    def policy_names(self) -> frozenset[str]:
+        """The guard policies in force: what a request may ask for at most."""
+        return self.policies.names if self.policies is not None else frozenset()
+
     async def check_prompt(
         self, hints: RoutingHints, model: str, request: OpenAIRequest, facts: RequestFacts
     ) -> tuple[OpenAIRequest, GuardSession | None]:
@@ -108,7 +113,9 @@ class Guardrails:
         output; None when no policy applies. Raises ``GuardViolation`` on a block."""
         if self.policies is None:
             return request, None
-        guards = self.policies.for_request(route=hints.model, model=model, tenant=hints.tenant)
+        guards = self.policies.for_request(
+            route=hints.model, model=model, tenant=hints.tenant, requested=hints.guard_policies
+        )
         if guards is None:
             return request, None
         context = guard_context(request, facts, self._counter(model, facts))
@@ -122,6 +129,7 @@ class Guardrails:
                 route=hints.model,
                 tenant=hints.tenant,
                 policies=guards.policies,
+                requested=hints.guard_policies,
             ),
             self.audit,
             prompt_field=input_field(request),

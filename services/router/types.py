@@ -11,14 +11,17 @@ from typing import Any, Literal
 class RoutingHints:
     """What the caller says about where its request should go.
 
-    ``model`` is a served model's name or an alias; the other fields feed sticky A/B
-    assignment, per-tenant rules and label matches.
+    ``model`` is a served model's name or an alias; ``routing_key``, ``tenant`` and
+    ``labels`` feed sticky A/B assignment, per-tenant rules and label matches.
     """
 
     model: str
     routing_key: str | None = None
     tenant: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    guard_policies: tuple[str, ...] = ()
+    """Guard policies the request asks for on top of its route's and tenant's
+    (``x-fleet-guard-policy``); its tenant must be allowed each."""
 
 
 Feature = Literal["tools", "json", "logprobs", "stream", "images"]

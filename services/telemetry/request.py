@@ -30,6 +30,7 @@ ROUTE_ATTRIBUTE = "llm_fleet.route"
 VARIANT_ATTRIBUTE = "llm_fleet.variant"
 TENANT_ATTRIBUTE = "llm_fleet.tenant"
 KEY_ID_ATTRIBUTE = "llm_fleet.key_id"
+REQUESTED_GUARD_POLICIES_ATTRIBUTE = "llm_fleet.guardrails.requested_policies"
 OPERATIONS = {"chat": "chat", "completions": "text_completion"}
 
 
@@ -128,6 +129,12 @@ class RequestTelemetry:
         """Who the request is from: the authenticated tenant and the (public) key id."""
         attributes = {TENANT_ATTRIBUTE: tenant, KEY_ID_ATTRIBUTE: key_id}
         self.span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+
+    def guard_policies_requested(self, names: Sequence[str]) -> None:
+        """The guard policies the request asked for (set before they are authorized, so a
+        refused request's span shows what it asked)."""
+        if names:
+            self.span.set_attribute(REQUESTED_GUARD_POLICIES_ATTRIBUTE, list(names))
 
     def routed(self, model: str, route: str, variant: str) -> None:
         """The model that serves the request (called again after a fallback)."""

@@ -20,7 +20,7 @@ from ray import serve
 from ray.util.state import list_actors
 
 from cluster.config import ClusterConfig, load_config
-from cluster.config.schema import EndpointConfig, deployment_name
+from cluster.config.schema import GrpcConfig, HttpConfig, deployment_name
 from cluster.launcher import RAY_ENV, Endpoints, deploy
 from cluster.rollout import apply_routes
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
@@ -31,10 +31,13 @@ from services.client import FleetClient
 from services.quotas.config import QuotaConfig
 from services.routing.config import SplitRouteConfig, VariantConfig
 from services.telemetry.config import MetricsConfig, TelemetryConfig, TracingConfig
+from services.tls_gateway.config import GrpcTlsConfig, TlsConfig
+from tests.support.certs import CertificateAuthority, Issued
 from tests.support.otlp_receiver import OtlpReceiver
 
 TEST_HTTP_PORT = 18000
 TEST_GRPC_PORT = 19000
+TEST_GRPC_TLS_PORT = 19443
 TEST_METRICS_PORT = 18080
 # The session's OpenTelemetry collector stand-in: every process of the cluster exports
 # its spans here over OTLP/gRPC.
@@ -59,6 +62,7 @@ ACME = "acme"  # the embedded default's tenant: the rules route's `acme` rule, a
 STRICT = "strict-tenant"  # a guard policy of its own (test_guardrails)
 LIMITED = "limited"  # two names and 8 tokens at most
 MESH = "mesh"  # a trusted upstream: names the tenant it calls for
+OVERRIDES = "overrides"  # may ask for the no-account-data guard policy (test_guard_overrides)
 LIMITED_POLICY = TenantPolicy(models=["tiny-qwen2", AB_ROUTE.name], max_tokens=8)
 # One quota each (test_quotas), counted over every router replica.
 QUOTAS = {
@@ -66,7 +70,32 @@ QUOTAS = {
     "tpm-capped": QuotaConfig(tokens_per_minute=40),
     "streams-capped": QuotaConfig(concurrent_streams=2),
 }
-OPERATOR = "operator"
+# The whole session runs over TLS: HTTPS from Ray Serve's proxy, and the gRPC TLS gateway
+# (mutual TLS) in front of the plaintext gRPC proxy. A client certificate with this common
+# name calls as LIMITED, vouched for by the gateway's own tenant.
+CERTIFICATE_CLIENT = "reports-service"
+GATEWAY = "tls-gateway"
+
+
+@dataclass(frozen=True)
+class SessionPki:
+    """The certificates of the session: its CA (which the test process trusts for HTTPS),
+    the server's, a client certificate mapped to a tenant and one that is not."""
+
+    ca: CertificateAuthority
+    server: Issued
+    mapped_client: Issued
+    plain_client: Issued
+
+    @classmethod
+    def make(cls, folder: Path) -> SessionPki:
+        ca = CertificateAuthority(folder, "fleet-test-ca")
+        return cls(
+            ca=ca,
+            server=ca.issue("fleet-server", server=True),
+            mapped_client=ca.issue(CERTIFICATE_CLIENT),
+            plain_client=ca.issue("some-service"),
+        )
 
 
 @dataclass(frozen=True)
@@ -76,7 +105,9 @@ class RunningCluster:
     traces: OtlpReceiver
     """Where every process of the cluster exports its spans."""
     keys: dict[str, str] = field(default_factory=dict)
-    """A key per tenant above (and OPERATOR's), as callers present them."""
+    """A key per tenant above, as callers present them."""
+    pki: SessionPki | None = None
+    """The session's certificates (the session runs over TLS)."""
 
     @property
     def model_names(self) -> list[str]:
@@ -102,24 +133,44 @@ def integration_auth(config: ClusterConfig, key_file: Path) -> AuthConfig:
         STRICT: TenantPolicy(),
         LIMITED: LIMITED_POLICY,
         MESH: TenantPolicy(),
+        GATEWAY: TenantPolicy(),
+        OVERRIDES: TenantPolicy(guard_policies=["no-account-data"]),
         **{tenant: TenantPolicy(quotas=quotas) for tenant, quotas in QUOTAS.items()},
     }
     return config.auth.model_copy(
-        update={"keys_file": str(key_file), "tenants": tenants, "trusted_upstreams": [MESH]}
+        update={
+            "keys_file": str(key_file),
+            "tenants": tenants,
+            "trusted_upstreams": [MESH, GATEWAY],
+        }
     )
 
 
 def issue_keys(key_file: Path) -> dict[str, str]:
     store = KeyStore(key_file)
     keys = {
-        tenant: store.create(role="tenant", tenant=tenant, name="integration tests")[0].token
-        for tenant in (TESTS, ACME, STRICT, LIMITED, MESH, *QUOTAS)
+        tenant: store.create(tenant=tenant, name="integration tests")[0].token
+        for tenant in (TESTS, ACME, STRICT, LIMITED, MESH, OVERRIDES, *QUOTAS)
     }
-    keys[OPERATOR] = store.create(role="operator", name="integration tests")[0].token
     return keys
 
 
-def integration_config(key_file: Path) -> ClusterConfig:
+def integration_tls(pki: SessionPki) -> tuple[HttpConfig, GrpcConfig]:
+    server = {"cert_file": str(pki.server.cert_file), "key_file": str(pki.server.key_file)}
+    gateway = GrpcTlsConfig(
+        **server,
+        port=TEST_GRPC_TLS_PORT,
+        client_ca_file=str(pki.ca.cert_file),
+        client_tenants={CERTIFICATE_CLIENT: LIMITED},
+        upstream_tenant=GATEWAY,
+    )
+    return (
+        HttpConfig(host="127.0.0.1", port=TEST_HTTP_PORT, tls=TlsConfig(**server)),
+        GrpcConfig(host="127.0.0.1", port=TEST_GRPC_PORT, tls=gateway),
+    )
+
+
+def integration_config(key_file: Path, pki: SessionPki) -> ClusterConfig:
     config = load_config()
     mixtral = config.model("tiny-mixtral")
     tp2 = mixtral.model_copy(
@@ -135,10 +186,11 @@ def integration_config(key_file: Path) -> ClusterConfig:
         else model
         for model in config.models
     ]
+    http, grpc = integration_tls(pki)
     return config.model_copy(
         update={
-            "http": EndpointConfig(host="127.0.0.1", port=TEST_HTTP_PORT),
-            "grpc": EndpointConfig(host="127.0.0.1", port=TEST_GRPC_PORT),
+            "http": http,
+            "grpc": grpc,
             "models": [*models, tp2],
             "routes": [*config.routes, AB_ROUTE],
             "auth": integration_auth(config, key_file),
@@ -162,7 +214,8 @@ def cluster() -> Iterator[RunningCluster]:
     build_zoo()
     key_file = Path(tempfile.mkdtemp(prefix="fleet-keys-")) / "keys.json"
     keys = issue_keys(key_file)
-    config = integration_config(key_file)
+    pki = SessionPki.make(Path(tempfile.mkdtemp(prefix="fleet-pki-")))
+    config = integration_config(key_file, pki)
     os.environ.update(RAY_ENV)
     ray.init(
         address="local",
@@ -179,14 +232,19 @@ def cluster() -> Iterator[RunningCluster]:
     # dashboard can abort that child (return code -6), and Ray's state API then fails for
     # the whole session.
     receiver = OtlpReceiver(grpc_port=TEST_OTLP_GRPC_PORT).start()
+    # httpx (and so OpenAI's client) trusts the session's CA through the standard variable.
+    os.environ["SSL_CERT_FILE"] = str(pki.ca.cert_file)
     try:
         endpoints = deploy(config, timeout_s=900)
-        yield RunningCluster(config=config, endpoints=endpoints, traces=receiver, keys=keys)
+        yield RunningCluster(
+            config=config, endpoints=endpoints, traces=receiver, keys=keys, pki=pki
+        )
     finally:
         receiver.stop()
         serve.shutdown()
         ray.shutdown()
-        os.environ.pop("RAY_ADDRESS", None)
+        for variable in ("RAY_ADDRESS", "SSL_CERT_FILE"):
+            os.environ.pop(variable, None)
 
 
 def model_replica_ids() -> set[str]:

@@ -145,7 +145,7 @@ def long_call(cluster: RunningCluster, tenant: str, *, grpc_transport: bool) -> 
 
 def test_a_revoked_key_is_refused_by_every_router_replica(cluster: RunningCluster) -> None:
     store = KeyStore(cluster.key_file)
-    issued, record = store.create(role="tenant", tenant=TESTS, name="revoked with two routers")
+    issued, record = store.create(tenant=TESTS, name="revoked with two routers")
     headers = {"Authorization": f"Bearer {issued.token}"}
 
     def status() -> int:

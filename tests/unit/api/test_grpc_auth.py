@@ -10,12 +10,15 @@ from fleet.v1 import fleet_pb2
 
 from services.api import grpc_handlers
 from services.api.grpc_status import ERROR_PARAM_KEY, ERROR_TYPE_KEY, CallEnded
-from services.auth.access import INVALID_KEY, AccessControl, KeyRing
+from services.auth.access import GUARD_POLICY_HEADER, INVALID_KEY, AccessControl, KeyRing
 from services.auth.config import AuthConfig, TenantPolicy
 from services.auth.keys import ApiKey, issue_key
 from services.auth.store import KeyStore, by_key_id
+from services.guardrails.config import GuardrailsConfig
+from services.guardrails.policies import GuardPolicies
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.router.guarding import Guardrails
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from tests.unit.api.test_grpc_status import RecordingContext
@@ -65,18 +68,23 @@ CONFIG = AuthConfig(
     tenants={
         "limited": TenantPolicy(models=["chat"]),
         "gateway": TenantPolicy(),
+        "careful": TenantPolicy(guard_policies=["no-hi"]),
     },
     trusted_upstreams=["gateway"],
+)
+# Bound to nothing: it runs only when a request asks for it (the prompt says "hi").
+GUARDS = GuardrailsConfig.model_validate(
+    {"policies": [{"name": "no-hi", "checks": [{"type": "keywords", "words": ["hi"]}]}]}
 )
 
 
 class Setup:
     def __init__(self, tmp_path: Path) -> None:
         store = KeyStore(tmp_path / "keys.json")
-        self.acme, _ = store.create(role="tenant", tenant="acme")
-        self.limited, _ = store.create(role="tenant", tenant="limited")
-        self.gateway, _ = store.create(role="tenant", tenant="gateway")
-        self.operator, _ = store.create(role="operator")
+        self.acme, _ = store.create(tenant="acme")
+        self.limited, _ = store.create(tenant="limited")
+        self.gateway, _ = store.create(tenant="gateway")
+        self.careful, _ = store.create(tenant="careful")
         access = AccessControl(CONFIG, KeyRing(by_key_id(store.records())))
         routing = RoutingTable(
             RoutingConfig.model_validate(
@@ -85,7 +93,13 @@ class Setup:
         )
         catalog = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)])
         self.backend = ScriptedBackend({"alpha": STREAM})
-        self.router = Router(catalog, self.backend, routing=routing, access=access)
+        self.router = Router(
+            catalog,
+            self.backend,
+            routing=routing,
+            access=access,
+            guardrails=Guardrails(GuardPolicies(GUARDS)),
+        )
 
 
 @pytest.fixture
@@ -93,8 +107,8 @@ def setup(tmp_path: Path) -> Setup:
     return Setup(tmp_path)
 
 
-def with_key(key: ApiKey) -> CallContext:
-    return CallContext([("authorization", f"Bearer {key.token}")])
+def with_key(key: ApiKey, *extra: tuple[str, str]) -> CallContext:
+    return CallContext([("authorization", f"Bearer {key.token}"), *extra])
 
 
 def generate_request(model: str = "alpha", tenant: str = "") -> fleet_pb2.GenerateRequest:
@@ -126,16 +140,6 @@ async def test_an_unknown_key_is_unauthenticated_without_echoing_it(setup: Setup
     assert context.details == INVALID_KEY
     assert key.secret not in context.details
     assert response == fleet_pb2.GenerateResponse()
-
-
-async def test_an_operator_key_is_permission_denied(setup: Setup) -> None:
-    context = with_key(setup.operator)
-
-    response = await grpc_handlers.generate(setup.router, generate_request(), context)
-
-    assert context.code is grpc.StatusCode.PERMISSION_DENIED
-    assert response == fleet_pb2.GenerateResponse()
-    assert setup.backend.calls == []
 
 
 async def test_a_restricted_tenant_naming_a_forbidden_model_is_permission_denied(
@@ -217,6 +221,38 @@ def test_list_models_needs_a_key(setup: Setup) -> None:
     assert response == fleet_pb2.ListModelsResponse()
 
 
+async def test_a_guard_policy_the_tenant_may_ask_for_runs_when_the_metadata_asks(
+    setup: Setup,
+) -> None:
+    asked = with_key(setup.careful, (GUARD_POLICY_HEADER, "no-hi"))
+    plain = with_key(setup.careful)
+
+    await grpc_handlers.generate(setup.router, generate_request(), asked)
+    answered = await grpc_handlers.generate(setup.router, generate_request(), plain)
+
+    assert asked.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert dict(asked.trailing_metadata)[ERROR_TYPE_KEY] == "guardrail_violation"
+    assert plain.code is None and answered.text == "Hello"
+    assert len(setup.backend.calls) == 1  # the blocked prompt reached no model
+
+
+async def test_asking_for_a_guard_policy_the_tenant_may_not_is_permission_denied(
+    setup: Setup,
+) -> None:
+    context = with_key(setup.acme, (GUARD_POLICY_HEADER, "no-hi"))
+
+    response = await grpc_handlers.generate(setup.router, generate_request(), context)
+
+    assert context.code is grpc.StatusCode.PERMISSION_DENIED
+    metadata = dict(context.trailing_metadata)
+    assert (metadata[ERROR_TYPE_KEY], metadata[ERROR_PARAM_KEY]) == (
+        "permission_denied",
+        GUARD_POLICY_HEADER,
+    )
+    assert response == fleet_pb2.GenerateResponse()
+    assert setup.backend.calls == []
+
+
 def test_list_models_shows_a_restricted_tenant_only_its_names(setup: Setup) -> None:
     limited = grpc_handlers.list_models(setup.router, with_key(setup.limited))
     everything = grpc_handlers.list_models(setup.router, with_key(setup.acme))
@@ -224,12 +260,3 @@ def test_list_models_shows_a_restricted_tenant_only_its_names(setup: Setup) -> N
     assert [model.id for model in limited.models] == ["chat"]
     assert [model.id for model in everything.models] == ["alpha", "chat"]
     assert list(everything.models[0].aliases) == ["chat"]
-
-
-def test_list_models_with_an_operator_key_is_permission_denied(setup: Setup) -> None:
-    context = with_key(setup.operator)
-
-    response = grpc_handlers.list_models(setup.router, context)
-
-    assert context.code is grpc.StatusCode.PERMISSION_DENIED
-    assert response == fleet_pb2.ListModelsResponse()

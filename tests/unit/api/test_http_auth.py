@@ -8,10 +8,19 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.auth.access import INVALID_KEY, MALFORMED_KEY, AccessControl, KeyRing
+from services.auth.access import (
+    GUARD_POLICY_HEADER,
+    INVALID_KEY,
+    MALFORMED_KEY,
+    AccessControl,
+    KeyRing,
+)
 from services.auth.config import AuthConfig, TenantPolicy
 from services.auth.keys import ApiKey, issue_key
 from services.auth.store import KeyStore, by_key_id
+from services.guardrails.config import GuardrailsConfig
+from services.guardrails.policies import GuardPolicies
+from services.router.guarding import Guardrails
 from tests.unit.api.test_http_handlers import BODY, make_client
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
@@ -19,18 +28,23 @@ CONFIG = AuthConfig(
     tenants={
         "limited": TenantPolicy(models=["chat"]),
         "capped": TenantPolicy(max_tokens=24),
+        "careful": TenantPolicy(guard_policies=["no-hi"]),
     }
+)
+# Bound to nothing: it runs only when a request asks for it (BODY says "hi").
+GUARDS = GuardrailsConfig.model_validate(
+    {"policies": [{"name": "no-hi", "checks": [{"type": "keywords", "words": ["hi"]}]}]}
 )
 
 
 class Keys:
     def __init__(self, tmp_path: Path) -> None:
         store = KeyStore(tmp_path / "keys.json")
-        self.acme, _ = store.create(role="tenant", tenant="acme")
-        self.limited, _ = store.create(role="tenant", tenant="limited")
-        self.capped, _ = store.create(role="tenant", tenant="capped")
-        self.operator, _ = store.create(role="operator")
-        self.revoked, _ = store.create(role="tenant", tenant="acme")
+        self.acme, _ = store.create(tenant="acme")
+        self.limited, _ = store.create(tenant="limited")
+        self.capped, _ = store.create(tenant="capped")
+        self.careful, _ = store.create(tenant="careful")
+        self.revoked, _ = store.create(tenant="acme")
         store.revoke(self.revoked.key_id)
         self.access = AccessControl(CONFIG, KeyRing(by_key_id(store.records())))
 
@@ -47,7 +61,7 @@ def backend() -> ScriptedBackend:
 
 @pytest.fixture
 def client(keys: Keys, backend: ScriptedBackend) -> TestClient:
-    return make_client(backend, access=keys.access)
+    return make_client(backend, access=keys.access, guardrails=Guardrails(GuardPolicies(GUARDS)))
 
 
 def auth(key: ApiKey) -> dict[str, str]:
@@ -132,14 +146,6 @@ def test_a_valid_key_gets_the_answer(
     assert [model for model, _, _ in backend.calls] == ["alpha"]
 
 
-def test_an_operator_key_is_a_403(client: TestClient, keys: Keys) -> None:
-    response = client.post("/v1/chat/completions", json=BODY, headers=auth(keys.operator))
-
-    assert response.status_code == 403
-    assert response.json()["error"]["type"] == "permission_denied"
-    assert "WWW-Authenticate" not in response.headers
-
-
 def test_a_restricted_tenant_may_not_name_another_model(
     client: TestClient, keys: Keys, backend: ScriptedBackend
 ) -> None:
@@ -218,3 +224,42 @@ def test_a_401_body_is_valid_json_with_every_openai_field(client: TestClient) ->
 
     assert set(body["error"]) >= {"message", "type", "param", "code"}
     assert body["error"]["param"] is None
+
+
+def test_a_guard_policy_the_tenant_may_ask_for_runs_when_the_header_asks(
+    client: TestClient, keys: Keys, backend: ScriptedBackend
+) -> None:
+    asked = {**auth(keys.careful), GUARD_POLICY_HEADER: "no-hi"}
+
+    blocked = client.post("/v1/chat/completions", json=BODY, headers=asked)
+    plain = client.post("/v1/chat/completions", json=BODY, headers=auth(keys.careful))
+
+    assert blocked.status_code == 400
+    assert blocked.json()["error"]["type"] == "guardrail_violation"
+    assert plain.status_code == 200 and "guardrails" not in plain.json()["fleet"]
+    assert len(backend.calls) == 1  # the blocked prompt reached no model
+
+
+def test_asking_for_a_guard_policy_the_tenant_may_not_is_a_403_naming_the_header(
+    client: TestClient, keys: Keys, backend: ScriptedBackend
+) -> None:
+    asked = {**auth(keys.acme), GUARD_POLICY_HEADER: "no-hi"}
+
+    response = client.post("/v1/chat/completions", json=BODY, headers=asked)
+
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert (error["type"], error["param"]) == ("permission_denied", GUARD_POLICY_HEADER)
+    assert error["message"].endswith("it may ask for: none")
+    assert backend.calls == []
+
+
+def test_a_guard_policy_header_that_names_no_policy_is_a_400(
+    client: TestClient, keys: Keys
+) -> None:
+    asked = {**auth(keys.careful), GUARD_POLICY_HEADER: "no hi"}
+
+    response = client.post("/v1/chat/completions", json=BODY, headers=asked)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == GUARD_POLICY_HEADER

@@ -14,20 +14,25 @@ from services.auth.access import AccessControl, Caller
 from services.auth.config import TenantPolicy
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.router.guarding import Guardrails
 from services.router.requests import ChatCompletionRequest
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
 
-def make_client(backend: ScriptedBackend, access: AccessControl | None = None) -> TestClient:
+def make_client(
+    backend: ScriptedBackend,
+    access: AccessControl | None = None,
+    guardrails: Guardrails | None = None,
+) -> TestClient:
     routing = RoutingTable(
         RoutingConfig.model_validate(
             {"routes": [{"name": "chat", "variants": [{"name": "only", "model": "alpha"}]}]}
         )
     )
     catalog = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)])
-    router = Router(catalog, backend, routing=routing, access=access)
+    router = Router(catalog, backend, routing=routing, access=access, guardrails=guardrails)
     app = FastAPI()
     install_error_handlers(app)
 

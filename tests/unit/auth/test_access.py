@@ -1,22 +1,24 @@
 """AccessControl: who a request is from, what it may name, how many tokens it may ask for."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from services.auth.access import (
+    GUARD_POLICY_HEADER,
     INVALID_KEY,
     MALFORMED_KEY,
-    OPERATOR_KEY,
     AccessControl,
     Caller,
     Credentials,
     KeyRing,
+    requested_guard_policies,
 )
 from services.auth.config import ANY, AuthConfig, TenantPolicy
-from services.auth.keys import ApiKey, issue_key
+from services.auth.keys import ApiKey, issue_key, secret_digest
 from services.auth.store import KeyStore, by_key_id
-from services.errors import AuthenticationError, PermissionDeniedError
+from services.errors import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from services.router.requests import ChatCompletionRequest, CompletionRequest
 
 
@@ -70,7 +72,7 @@ def test_the_default_access_control_is_off() -> None:
 def test_missing_or_non_bearer_authorization_is_a_401(
     store: KeyStore, authorization: str | None
 ) -> None:
-    store.create(role="tenant", tenant="acme")
+    store.create(tenant="acme")
     access = AccessControl(AuthConfig(), ring_of(store))
 
     with pytest.raises(AuthenticationError) as caught:
@@ -91,8 +93,8 @@ def test_a_malformed_key_is_a_401_saying_so(store: KeyStore) -> None:
 
 
 def test_unknown_wrong_and_revoked_keys_get_one_and_the_same_401(store: KeyStore) -> None:
-    good, _ = store.create(role="tenant", tenant="acme")
-    revoked, _ = store.create(role="tenant", tenant="acme")
+    good, _ = store.create(tenant="acme")
+    revoked, _ = store.create(tenant="acme")
     store.revoke(revoked.key_id)
     access = AccessControl(AuthConfig(), ring_of(store))
     unknown = issue_key()
@@ -112,19 +114,30 @@ def test_unknown_wrong_and_revoked_keys_get_one_and_the_same_401(store: KeyStore
     assert access.identify(Credentials(bearer(good))).tenant == "acme"
 
 
-def test_an_operator_key_cannot_call_models(store: KeyStore) -> None:
-    operator, _ = store.create(role="operator")
+def test_a_legacy_operator_record_loads_but_is_never_a_valid_key(store: KeyStore) -> None:
+    # Earlier versions wrote operator keys (no tenant); the file must still load.
+    legacy = issue_key()
+    record = {
+        "key_id": legacy.key_id,
+        "role": "operator",
+        "tenant": None,
+        "secret_sha256": secret_digest(legacy.secret),
+        "created_at": "2026-01-01T00:00:00Z",
+    }
+    store.path.write_text(json.dumps({"version": 1, "keys": [record]}))
+    tenant, _ = store.create(tenant="acme")  # the file is rewritten, the record kept
     access = AccessControl(AuthConfig(), ring_of(store))
 
-    with pytest.raises(PermissionDeniedError) as caught:
-        access.identify(Credentials(bearer(operator)))
+    with pytest.raises(AuthenticationError) as caught:
+        access.identify(Credentials(bearer(legacy)))
 
-    assert caught.value.http_status == 403
-    assert caught.value.message == OPERATOR_KEY
+    assert (caught.value.http_status, caught.value.message) == (401, INVALID_KEY)
+    assert [r.retired for r in store.records()] == [True, False]
+    assert access.identify(Credentials(bearer(tenant))).tenant == "acme"
 
 
 def test_the_tenant_comes_from_the_key(store: KeyStore) -> None:
-    key, record = store.create(role="tenant", tenant="acme")
+    key, record = store.create(tenant="acme")
     access = AccessControl(AuthConfig(), ring_of(store))
 
     caller = access.identify(Credentials(bearer(key)))
@@ -133,14 +146,14 @@ def test_the_tenant_comes_from_the_key(store: KeyStore) -> None:
 
 
 def test_lower_case_bearer_scheme_is_accepted(store: KeyStore) -> None:
-    key, _ = store.create(role="tenant", tenant="acme")
+    key, _ = store.create(tenant="acme")
     access = AccessControl(AuthConfig(), ring_of(store))
 
     assert access.identify(Credentials(f"bearer {key.token}")).tenant == "acme"
 
 
 def test_an_ordinary_tenant_cannot_claim_another_tenant(store: KeyStore) -> None:
-    key, _ = store.create(role="tenant", tenant="acme")
+    key, _ = store.create(tenant="acme")
     config = AuthConfig(
         tenants={"acme": TenantPolicy(models=["alpha"]), "globex": TenantPolicy(models=[ANY])}
     )
@@ -153,7 +166,7 @@ def test_an_ordinary_tenant_cannot_claim_another_tenant(store: KeyStore) -> None
 
 
 def test_a_trusted_upstream_acts_for_the_tenant_it_claims(store: KeyStore) -> None:
-    key, record = store.create(role="tenant", tenant="gateway")
+    key, record = store.create(tenant="gateway")
     config = AuthConfig(
         tenants={"gateway": TenantPolicy(), "acme": TenantPolicy(models=["alpha"], max_tokens=9)},
         trusted_upstreams=["gateway"],
@@ -170,8 +183,8 @@ def test_a_trusted_upstream_acts_for_the_tenant_it_claims(store: KeyStore) -> No
 
 
 def test_policy_from_the_tenants_entry_else_the_defaults(store: KeyStore) -> None:
-    listed, _ = store.create(role="tenant", tenant="acme")
-    unlisted, _ = store.create(role="tenant", tenant="initech")
+    listed, _ = store.create(tenant="acme")
+    unlisted, _ = store.create(tenant="initech")
     config = AuthConfig(
         defaults=TenantPolicy(models=["chat"], max_tokens=5),
         tenants={"acme": TenantPolicy(models=["alpha", "beta"])},
@@ -187,7 +200,7 @@ def test_policy_from_the_tenants_entry_else_the_defaults(store: KeyStore) -> Non
 def test_a_key_made_after_the_ring_was_built_is_unknown_until_replaced(store: KeyStore) -> None:
     ring = ring_of(store)
     access = AccessControl(AuthConfig(), ring)
-    key, _ = store.create(role="tenant", tenant="acme")
+    key, _ = store.create(tenant="acme")
 
     with pytest.raises(AuthenticationError):
         access.identify(Credentials(bearer(key)))
@@ -229,6 +242,58 @@ def test_a_refusal_with_nothing_visible_says_none() -> None:
 
     assert caught.value.message.endswith("it may use: none")
     assert "gone" not in caught.value.message
+
+
+# -- guard policies a request asks for ----------------------------------------------------
+
+DEFINED = {"standard", "no-cards", "judged", "globex-only"}
+
+
+def asking(*allowed: str) -> Caller:
+    return Caller(tenant="acme", policy=TenantPolicy(guard_policies=list(allowed)))
+
+
+def test_policies_the_tenant_may_ask_for_pass() -> None:
+    AccessControl.authorize_guard_policies(asking("no-cards", "judged"), ["judged"], DEFINED)
+    AccessControl.authorize_guard_policies(asking(), [], DEFINED)  # asking for none
+
+
+@pytest.mark.parametrize(
+    ("allowed", "requested", "listing"),
+    [
+        ((), ["no-cards"], "none"),  # the default: a tenant may ask for nothing
+        (("no-cards",), ["no-cards", "globex-only"], "no-cards"),  # another tenant's
+        (("no-cards",), ["ghost"], "no-cards"),  # defined nowhere
+        (("no-cards", "retired"), ["retired"], "no-cards"),  # no longer in force
+    ],
+)
+def test_a_policy_the_tenant_may_not_ask_for_is_a_403_naming_the_header(
+    allowed: tuple[str, ...], requested: list[str], listing: str
+) -> None:
+    with pytest.raises(PermissionDeniedError) as caught:
+        AccessControl.authorize_guard_policies(asking(*allowed), requested, DEFINED)
+
+    error = caught.value
+    assert (error.http_status, error.param) == (403, GUARD_POLICY_HEADER)
+    assert GUARD_POLICY_HEADER in error.message
+    assert error.message.endswith(f"it may ask for: {listing}")
+    # Only the caller's own names: never the other policies defined.
+    assert "standard" not in error.message and "judged" not in error.message
+
+
+def test_the_header_values_become_sorted_unique_names() -> None:
+    assert requested_guard_policies([]) == ()
+    assert requested_guard_policies([""]) == ()
+    assert requested_guard_policies(["no-cards, judged", "judged,"]) == ("judged", "no-cards")
+
+
+@pytest.mark.parametrize("value", ["no cards", "a;b", "-leading", "x" * 101])
+def test_a_value_that_is_no_list_of_names_is_a_400_without_echo(value: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        requested_guard_policies([value])
+
+    assert (caught.value.http_status, caught.value.param) == (400, GUARD_POLICY_HEADER)
+    assert value not in caught.value.message
 
 
 # -- limit --------------------------------------------------------------------------------

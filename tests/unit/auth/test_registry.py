@@ -11,7 +11,7 @@ from services.auth.store import KeyRecord, KeyStore, by_key_id
 
 def test_the_first_ask_gets_version_1_and_the_records(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
 
     version, records = registry.records_since(-1)
@@ -23,7 +23,7 @@ def test_the_first_ask_gets_version_1_and_the_records(tmp_path: Path) -> None:
 
 def test_asking_again_with_the_current_version_gets_nothing_new(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    store.create(role="tenant", tenant="acme")
+    store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     version, _ = registry.records_since(-1)
 
@@ -33,11 +33,11 @@ def test_asking_again_with_the_current_version_gets_nothing_new(tmp_path: Path) 
 
 def test_a_new_key_bumps_the_version(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, first = store.create(role="tenant", tenant="acme")
+    _, first = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     version, _ = registry.records_since(-1)
 
-    _, second = store.create(role="tenant", tenant="globex")
+    _, second = store.create(tenant="globex")
     newer, records = registry.records_since(version)
 
     assert newer == version + 1
@@ -46,7 +46,7 @@ def test_a_new_key_bumps_the_version(tmp_path: Path) -> None:
 
 def test_a_revocation_shows(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    issued, _ = store.create(role="tenant", tenant="acme")
+    issued, _ = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     version, records = registry.records_since(-1)
     assert records is not None and records[issued.key_id].revoked_at is None
@@ -62,10 +62,10 @@ def test_a_revocation_shows(tmp_path: Path) -> None:
 
 def test_an_older_version_gets_the_current_records(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, first = store.create(role="tenant", tenant="acme")
+    _, first = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     registry.records_since(-1)
-    _, second = store.create(role="tenant", tenant="acme")
+    _, second = store.create(tenant="acme")
 
     assert registry.records_since(1) == (2, {first.key_id: first, second.key_id: second})
     assert registry.records_since(0) == (2, {first.key_id: first, second.key_id: second})
@@ -83,14 +83,14 @@ def test_the_file_appearing_later_is_picked_up(tmp_path: Path) -> None:
     registry = KeyRegistry(str(store.path))
     assert registry.records_since(-1) == (1, {})
 
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
 
     assert registry.records_since(1) == (2, {record.key_id: record})
 
 
 def test_an_unreadable_file_keeps_the_previous_keys(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     version, _ = registry.records_since(-1)
 
@@ -102,7 +102,7 @@ def test_an_unreadable_file_keeps_the_previous_keys(tmp_path: Path) -> None:
 
 def test_a_file_that_parses_but_fails_validation_keeps_the_previous_keys(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
     registry = KeyRegistry(str(store.path))
     version, _ = registry.records_since(-1)
 
@@ -113,7 +113,7 @@ def test_a_file_that_parses_but_fails_validation_keeps_the_previous_keys(tmp_pat
 
 def test_a_fixed_file_is_read_again(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
     good = store.path.read_text(encoding="utf-8")
     registry = KeyRegistry(str(store.path))
     version, _ = registry.records_since(-1)
@@ -153,7 +153,7 @@ async def test_refresh_replaces_the_ring_when_the_registry_has_newer_records(
     tmp_path: Path,
 ) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    store.create(role="tenant", tenant="acme")
+    store.create(tenant="acme")
     records = by_key_id(store.records())
     ring = KeyRing()
     actor = FakeActor(4, records)
@@ -166,7 +166,7 @@ async def test_refresh_replaces_the_ring_when_the_registry_has_newer_records(
 
 async def test_refresh_keeps_the_ring_when_nothing_is_new(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    store.create(role="tenant", tenant="acme")
+    store.create(tenant="acme")
     records = by_key_id(store.records())
     ring = KeyRing(records)
     ring.version = 4
@@ -197,7 +197,7 @@ async def test_refresh_against_a_real_registry(tmp_path: Path) -> None:
     await refresh_from(Local, ring)
     assert (ring.version, dict(ring.records)) == (1, {})
 
-    _, record = store.create(role="tenant", tenant="acme")
+    _, record = store.create(tenant="acme")
     await refresh_from(Local, ring)
     await refresh_from(Local, ring)
 

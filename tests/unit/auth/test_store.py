@@ -14,7 +14,7 @@ from services.auth.store import KeyStore, UnknownKeyError, authenticate, by_key_
 def test_created_keys_are_stored_as_digests_only(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "fleet" / "keys.json")
 
-    issued, record = store.create(role="tenant", tenant="acme", name="search-backend")
+    issued, record = store.create(tenant="acme", name="search-backend")
 
     text = store.path.read_text()
     assert issued.secret not in text and issued.token not in text
@@ -31,12 +31,10 @@ def test_created_keys_are_stored_as_digests_only(tmp_path: Path) -> None:
 
 def test_authenticate_finds_the_key_and_its_tenant(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    acme, _ = store.create(role="tenant", tenant="acme")
-    operator, _ = store.create(role="operator")
+    acme, _ = store.create(tenant="acme")
     records = by_key_id(store.records())
 
     assert authenticate(records, acme.token).tenant == "acme"
-    assert authenticate(records, operator.token).role == "operator"
     assert authenticate(records, issue_key().token) is None  # unknown id
     forged = f"flk_{acme.key_id}_{issue_key().secret}"
     assert authenticate(records, forged) is None  # known id, wrong secret
@@ -46,8 +44,8 @@ def test_authenticate_finds_the_key_and_its_tenant(tmp_path: Path) -> None:
 
 def test_a_revoked_key_no_longer_authenticates(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    issued, _ = store.create(role="tenant", tenant="acme")
-    kept, _ = store.create(role="tenant", tenant="acme")
+    issued, _ = store.create(tenant="acme")
+    kept, _ = store.create(tenant="acme")
 
     revoked = store.revoke(issued.key_id)
     again = store.revoke(issued.key_id)
@@ -65,11 +63,9 @@ def test_revoking_an_unknown_key_names_the_file(tmp_path: Path) -> None:
         store.revoke("0123456789ab")
 
 
-def test_tenant_keys_need_a_tenant_and_operator_keys_have_none(tmp_path: Path) -> None:
+def test_keys_need_a_tenant(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
 
     with pytest.raises(ValidationError, match="needs its tenant"):
-        store.create(role="tenant")
-    with pytest.raises(ValidationError, match="no tenant"):
-        store.create(role="operator", tenant="acme")
+        store.create(tenant="")
     assert store.records() == []

@@ -51,6 +51,42 @@ def test_the_defaults_naming_an_unserved_route_are_refused() -> None:
         cluster({"defaults": {"models": ["ghost-route"]}})
 
 
+GUARDRAILS = {"policies": [{"name": "strict", "checks": [{"type": "secrets"}]}]}
+
+
+def test_tenants_may_ask_for_defined_guard_policies_and_none_by_default() -> None:
+    config = ClusterConfig.model_validate(
+        {
+            "models": MODELS,
+            "guardrails": GUARDRAILS,
+            "auth": {"tenants": {"acme": {"guard_policies": ["strict"]}}},
+        }
+    )
+
+    assert config.auth.policy_of("acme").guard_policies == ["strict"]
+    assert config.auth.policy_of("initech").guard_policies == []
+
+
+@pytest.mark.parametrize(
+    ("auth", "where"),
+    [
+        ({"tenants": {"acme": {"guard_policies": ["strict", "ghost"]}}}, "tenants.acme"),
+        ({"defaults": {"guard_policies": ["ghost"]}}, "defaults"),
+    ],
+)
+def test_a_tenant_asking_for_an_undefined_guard_policy_is_refused(auth: dict, where: str) -> None:
+    config = {"models": MODELS, "guardrails": GUARDRAILS, "auth": auth}
+
+    with pytest.raises(ValidationError) as caught:
+        ClusterConfig.model_validate(config)
+
+    message = caught.value.errors()[0]["msg"]
+    # Names only the unknown one.
+    assert message.endswith(
+        f"auth.{where}.guard_policies: not a policy under guardrails.policies: ghost"
+    )
+
+
 def test_the_file_error_names_the_tenant_policy() -> None:
     text = MINIMAL + "auth:\n  tenants:\n    acme:\n      models: [nope]\n"
 
@@ -124,17 +160,9 @@ def test_the_first_start_makes_one_default_key(tmp_path: Path) -> None:
     assert authenticate(by_key_id(records), issued.token) == records[0]
 
 
-def test_an_operator_key_alone_does_not_stop_the_first_key(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path / "keys.json")
-    store.create(role="operator")
-
-    assert first_key(store.path) is not None
-    assert first_key(store.path) is None
-
-
 def test_a_new_first_key_once_every_tenant_key_is_revoked(tmp_path: Path) -> None:
     store = KeyStore(tmp_path / "keys.json")
-    issued, _ = store.create(role="tenant", tenant="acme")
+    issued, _ = store.create(tenant="acme")
     store.revoke(issued.key_id)
 
     assert first_key(store.path) is not None

@@ -116,9 +116,11 @@ def test_head_offers_no_gpus_and_serves_http_and_grpc(gpu_config: ClusterConfig)
         "client": 10001,
         "serve": 8000,
         "grpc": 9000,
+        "grpc-tls": 9443,
         "metrics": 8080,
     }
-    assert [p["port"] for p in spec["serveService"]["spec"]["ports"]] == [8000, 9000]
+    # gpu.yaml has grpc.tls: plaintext gRPC stays off the (possibly public) serve service.
+    assert [p["port"] for p in spec["serveService"]["spec"]["ports"]] == [8000]
 
 
 def test_every_pod_gets_the_telemetry_settings(gpu_config: ClusterConfig) -> None:

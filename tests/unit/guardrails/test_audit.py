@@ -40,6 +40,19 @@ def test_one_event_per_check_category_action_with_counts() -> None:
     }
 
 
+def test_events_name_the_policies_the_request_asked_for() -> None:
+    asked = AuditContext(
+        request_id="req-1", route="chat", policies=("standard", "strict"), requested=("strict",)
+    )
+    events = decision_events(outcome_with_everything(), asked)
+    assert {(tuple(e["policies"]), tuple(e["requested_policies"])) for e in events} == {
+        (("standard", "strict"), ("strict",))
+    }
+    assert all(
+        e["requested_policies"] == [] for e in decision_events(outcome_with_everything(), CONTEXT)
+    )
+
+
 def test_events_are_logged_as_json_without_the_sensitive_text(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -85,6 +85,17 @@ def test_tenant_policy_runs_on_top_of_the_routes() -> None:
     assert "max_prompt_tokens" in [c.check_name for c in inputs]
 
 
+def test_requested_policies_run_after_the_routes_and_the_tenants() -> None:
+    config = load(yaml.safe_load(GOOD) | {"tenants": {}})
+    names = [p.name for p in config.policies_for(route="tiny-phi3", requested=["strict"])]
+    assert names == ["baseline", "strict"]
+    # Asking for the route's own policy changes nothing; the order asked in does not count.
+    asked = config.policies_for(route="chat", requested=["strict", "baseline"])
+    assert [p.name for p in asked] == ["strict", "baseline"]
+    again = config.policies_for(route="chat", requested=["baseline", "strict"])
+    assert [p.name for p in again] == ["strict", "baseline"]
+
+
 def test_no_binding_and_no_default_runs_nothing() -> None:
     config = load(policy({"type": "secrets"}))
     assert config.checks_for("input", route="chat", tenant="t") == []

@@ -7,7 +7,9 @@ from contextlib import aclosing
 
 import pytest
 
-from services.errors import GuardViolation
+from services.auth.access import GUARD_POLICY_HEADER, Caller
+from services.auth.config import TenantPolicy
+from services.errors import GuardViolation, PermissionDeniedError
 from services.guardrails.config import GuardrailsConfig
 from services.guardrails.policies import GuardPolicies
 from services.router.catalog import ModelCatalog, ServedModel
@@ -35,7 +37,11 @@ GUARDRAILS = GuardrailsConfig.model_validate(
                     {"type": "keywords", "words": ["forbidden"], "action": "block"},
                     {"type": "keywords", "name": "watch", "words": ["maybe"], "action": "flag"},
                 ],
-            }
+            },
+            {
+                "name": "no-maybe",
+                "checks": [{"type": "keywords", "name": "hedging", "words": ["maybe"]}],
+            },
         ],
         "routes": {"alpha": "strict"},
     }
@@ -112,6 +118,37 @@ async def test_a_blocked_prompt_never_reaches_a_model_and_is_not_echoed() -> Non
     assert (caught.value.check, caught.value.category) == ("keywords", "KEYWORD")
     assert caught.value.param == "messages"
     assert "forbidden" not in caught.value.message
+
+
+CAREFUL = Caller(tenant="careful", policy=TenantPolicy(guard_policies=["no-maybe"]))
+
+
+async def test_a_requested_policy_runs_on_top_of_the_routes() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    asked = RoutingHints(model="alpha", guard_policies=("no-maybe",))
+
+    plain = await router(backend).generate(chat("maybe"), RoutingHints("alpha"), caller=CAREFUL)
+    with pytest.raises(GuardViolation) as caught:
+        await router(backend).generate(chat("maybe"), asked, caller=CAREFUL)
+
+    # The route's policy only flags the word; the requested one blocks it.
+    assert plain.guard is not None and plain.guard["input"]["flagged"] == ["watch:KEYWORD"]
+    assert caught.value.check == "hedging"
+    assert len(backend.calls) == 1  # the unrequested call only
+    unguarded_model = RoutingHints(model="beta", guard_policies=("no-maybe",))
+    with pytest.raises(GuardViolation):
+        await router(backend).generate(chat("maybe", "beta"), unguarded_model, caller=CAREFUL)
+
+
+async def test_a_policy_the_tenant_may_not_ask_for_is_refused_before_any_model() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    hints = RoutingHints(model="alpha", guard_policies=("no-maybe",))
+
+    with pytest.raises(PermissionDeniedError) as caught:
+        await router(backend).generate(chat("hi"), hints)  # a tenant that may ask for none
+
+    assert caught.value.param == GUARD_POLICY_HEADER
+    assert backend.calls == []
 
 
 async def test_models_without_a_policy_are_not_guarded() -> None:

@@ -16,12 +16,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from services.errors import ModelNotFoundError, RetryableError
+from services.errors import ModelNotFoundError, PermissionDeniedError, RetryableError
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.requests import ChatCompletionRequest
 from services.router.types import RoutingHints
 from services.telemetry.metrics import Metrics, RequestRecord
+from services.telemetry.request import REQUESTED_GUARD_POLICIES_ATTRIBUTE
 from tests.unit.router.fakes import ROUTED, ScriptedBackend, chat_response
 from tests.unit.telemetry.conftest import RecordingMetrics
 
@@ -316,3 +317,17 @@ async def test_request_span_continues_the_callers_trace(
     root = request_span(spans)
     assert parent_of(root) == caller.get_span_context().span_id
     assert root.context.trace_id == caller.get_span_context().trace_id
+
+
+async def test_the_span_names_the_guard_policies_asked_for_even_when_refused(
+    spans: InMemorySpanExporter, metrics: RecordingMetrics
+) -> None:
+    router = Router(CATALOG, ScriptedBackend({"alpha": STREAM}), metrics=metrics)
+    hints = RoutingHints(model="alpha", guard_policies=("no-cards",))
+
+    with pytest.raises(PermissionDeniedError):  # the caller may ask for none
+        await router.generate(chat(), hints)
+
+    attributes = request_span(spans).attributes or {}
+    assert tuple(attributes[REQUESTED_GUARD_POLICIES_ATTRIBUTE]) == ("no-cards",)
+    assert attributes["llm_fleet.status"] == "permission_denied"
