@@ -160,6 +160,37 @@ class AccessControl:
             return request
         return request.model_copy(update={"max_tokens": ceiling})
 
+    @staticmethod
+    def limit_context(
+        caller: Caller, request: OpenAIRequest, prompt_tokens: int, prompt_field: str
+    ) -> OpenAIRequest:
+        """The request within its tenant's ``max_context_tokens``: the prompt (in the body
+        field ``prompt_field``) of ``prompt_tokens`` plus what it may generate. One that
+        names no limit gets the room left; PermissionDeniedError when the prompt alone, or
+        with its limit, is too long."""
+        ceiling = caller.policy.max_context_tokens
+        if ceiling is None:
+            return request
+        room = ceiling - prompt_tokens
+        if room < 1:
+            raise PermissionDeniedError(
+                f"'{prompt_field}' is {prompt_tokens} tokens; this API key may send at most "
+                f"{ceiling} tokens of context (prompt plus max_tokens)",
+                param=prompt_field,
+            )
+        fields = ("max_tokens", "max_completion_tokens")
+        asked = [value for field in fields if (value := vars(request).get(field)) is not None]
+        if not asked or (asked == [API_DEFAULT_MAX_TOKENS] and room < API_DEFAULT_MAX_TOKENS):
+            # Nothing named (or the completions API's own default): generate what fits.
+            return request.model_copy(update={"max_tokens": room})
+        if max(asked) > room:
+            raise PermissionDeniedError(
+                f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max(asked)}) exceeds "
+                f"this API key's context limit of {ceiling} tokens",
+                param="max_tokens",
+            )
+        return request
+
 
 def requested_guard_policies(values: Iterable[str]) -> tuple[str, ...]:
     """The policy names of ``x-fleet-guard-policy`` values (``a,b``; the header or metadata

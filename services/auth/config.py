@@ -37,6 +37,10 @@ class TenantPolicy(_Strict):
     """The most tokens one request may ask to generate. A chat request that names no
     ``max_tokens`` gets this; a completions request keeps its API's default of 16 (this,
     when lower)."""
+    max_context_tokens: Annotated[int, Field(ge=2)] | None = None
+    """The most tokens one request may occupy: its prompt, as the routed model's tokenizer
+    counts it, plus the tokens it may generate. A request that names no ``max_tokens`` gets
+    the room left."""
     quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     """Requests and tokens per minute and requests in flight, over all router replicas."""
     guard_policies: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)

@@ -42,6 +42,7 @@ from services.router.stream_facts import StreamFacts
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
 from services.router.validation import validate_sampling
 from services.routing.table import RouteChoice, RoutingTable
+from services.routing.tokens import TokenCounter
 from services.streaming import ClosesUnstarted
 from services.telemetry.metrics import Metrics, NoMetrics
 from services.telemetry.request import RequestTelemetry
@@ -61,9 +62,12 @@ class Router:
         metrics: Metrics | None = None,
         access: AccessControl | None = None,
         quotas: QuotaGate | None = None,
+        token_counter: TokenCounter | None = None,
         timeout_s: float = 600,
     ) -> None:
         self.catalog = catalog
+        self.token_counter = token_counter
+        """Counts prompts for tenants' context limits (routes and guards get their own)."""
         self.access = access or AccessControl()
         self.quotas = quotas or QuotaGate()
         self.availability = availability or ModelAvailability()
@@ -82,10 +86,12 @@ class Router:
         routing: RoutingTable,
         guardrails: Guardrails | None = None,
         access: AccessControl | None = None,
+        token_counter: TokenCounter | None = None,
     ) -> None:
         """Swap the served models, the routing table, the guard policies and the tenant
         rules; requests already routed keep their choice and their guard."""
         self.catalog = catalog
+        self.token_counter = token_counter
         self.routing = routing
         self.guardrails = guardrails or Guardrails()
         self.access = access or AccessControl()
@@ -277,10 +283,20 @@ class Router:
         choice = await self._route(hints, facts, caller)
         decision = choice.decision
         telemetry.routed(decision.model, decision.route, decision.variant)
+        if caller.policy.max_context_tokens is not None:
+            prompt_tokens = await self._count_prompt(decision.model, facts)
+            request = self.access.limit_context(
+                caller, request, prompt_tokens, input_field(request)
+            )
         request, guard = await self.guardrails.check_prompt(
             hints, choice.decision.model, request, facts
         )
         return choice, request, guard
+
+    async def _count_prompt(self, model: str, facts: RequestFacts) -> int:
+        if self.token_counter is None:  # a tenant's limit is never skipped
+            raise ServerError("cannot count prompt tokens: no token counter")
+        return await self.token_counter.count(model, facts)
 
     def _telemetry(self, request: OpenAIRequest, transport: str) -> RequestTelemetry:
         return RequestTelemetry(

@@ -144,7 +144,9 @@ class RouterDeployment:
         if self._grpc_gateway is not None and self._gateway_watch is None:
             self._gateway_watch = asyncio.create_task(keep_gateway_open(self._grpc_gateway))
         access = AccessControl(live.auth, self._keys)
-        self._router.reconfigure(ModelCatalog(live.models), table, guardrails, access)
+        self._router.reconfigure(
+            ModelCatalog(live.models), table, guardrails, access, self._token_counter
+        )
 
     async def _follow_keys(self, auth: AuthConfig) -> None:
         """Load the keys before the first request (so a replica never refuses a valid key

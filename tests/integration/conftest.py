@@ -60,10 +60,12 @@ AB_ROUTE = SplitRouteConfig(
 TESTS = "tests"
 ACME = "acme"  # the embedded default's tenant: the rules route's `acme` rule, a guard policy
 STRICT = "strict-tenant"  # a guard policy of its own (test_guardrails)
-LIMITED = "limited"  # two names and 8 tokens at most
+LIMITED = "limited"  # two names, 8 tokens generated and 64 of context at most
 MESH = "mesh"  # a trusted upstream: names the tenant it calls for
 OVERRIDES = "overrides"  # may ask for the no-account-data guard policy (test_guard_overrides)
-LIMITED_POLICY = TenantPolicy(models=["tiny-qwen2", AB_ROUTE.name], max_tokens=8)
+LIMITED_POLICY = TenantPolicy(
+    models=["tiny-qwen2", AB_ROUTE.name], max_tokens=8, max_context_tokens=64
+)
 # One quota each (test_quotas), counted over every router replica.
 QUOTAS = {
     "rpm-capped": QuotaConfig(requests_per_minute=4),

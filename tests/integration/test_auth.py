@@ -151,9 +151,24 @@ def test_a_tenants_max_tokens_caps_and_refuses(cluster: RunningCluster) -> None:
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-def grpc_generate_tokens(cluster: RunningCluster, max_tokens: int) -> fleet_pb2.GenerateResponse:
+def test_a_tenants_context_limit_refuses_long_prompts(cluster: RunningCluster) -> None:
+    long_prompt = " ".join(["hello"] * 80)  # well over 64 tokens for any tokenizer
+    messages = [{"role": "user", "content": long_prompt}]
+    over = http_chat(cluster, cluster.headers(LIMITED), messages=messages)
+    assert over.status_code == 403, over.text
+    assert over.json()["error"]["param"] == "messages"
+    assert "64 tokens of context" in over.json()["error"]["message"]
+    refused = grpc_refusal(lambda: grpc_generate_tokens(cluster, 2, prompt=long_prompt))
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    # The same prompt is fine for a tenant without the limit.
+    assert http_chat(cluster, cluster.headers(), messages=messages).status_code == 200
+
+
+def grpc_generate_tokens(
+    cluster: RunningCluster, max_tokens: int, prompt: str = "hello"
+) -> fleet_pb2.GenerateResponse:
     request = fleet_pb2.GenerateRequest(
-        prompt="hello",
+        prompt=prompt,
         routing=fleet_pb2.RoutingHints(model=MODEL),
         sampling=fleet_pb2.SamplingParams(max_tokens=max_tokens),
     )
