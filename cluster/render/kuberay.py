@@ -8,13 +8,18 @@ two can never drift; the worker groups come from ``cluster.render.groups``.
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
 
 from cluster.config.schema import ClusterConfig
 from cluster.render.groups import NodeGroup, node_groups
+from cluster.render.secrets import (
+    RenderError,
+    mount_keys,
+    mount_tls,
+    workers_serve_https,
+)
 from cluster.serve_config import serve_deploy_config
 from services.telemetry.config import telemetry_env
 
@@ -74,122 +79,6 @@ def _shm_volume(size_gib: int) -> dict[str, Any]:
     return {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": f"{size_gib}Gi"}}
 
 
-KEYS_VOLUME = "api-keys"
-
-
-class RenderError(ValueError):
-    """The config cannot run on Kubernetes as it stands."""
-
-
-def _mount_keys(config: ClusterConfig, container: dict[str, Any], volumes: list) -> None:
-    """The key Secret, read-only at the folder of ``auth.keys_file`` (the head pod runs the
-    registry that reads it)."""
-    keys_file = config.auth.keys_file
-    if not config.auth.enabled:
-        return
-    if keys_file is None or not PurePosixPath(keys_file).is_absolute():
-        raise RenderError(
-            "auth.keys_file: set an absolute path in the head pod, where the Secret "
-            f"'{config.kubernetes.keys_secret}' is mounted (e.g. /etc/llm-fleet/keys/keys.json)"
-        )
-    path = PurePosixPath(keys_file)
-    container["volumeMounts"].append(
-        {"name": KEYS_VOLUME, "mountPath": str(path.parent), "readOnly": True}
-    )
-    volumes.append(
-        {
-            "name": KEYS_VOLUME,
-            "secret": {
-                "secretName": config.kubernetes.keys_secret,
-                "items": [{"key": path.name, "path": path.name}],
-            },
-        }
-    )
-
-
-TLS_VOLUME = "tls"
-
-
-def _tls_paths(config: ClusterConfig, *, grpc: bool = True) -> list[tuple[str, str]]:
-    """(field, path) of every certificate file the config names: ``http.tls`` ones, and
-    ``grpc.tls`` ones unless ``grpc`` is False (worker pods run no gRPC gateway)."""
-    sections = [("http.tls", config.http.tls)]
-    if grpc:
-        sections.append(("grpc.tls", config.grpc.tls))
-    return [
-        (f"{where}.{name}", path)
-        for where, tls in sections
-        if tls is not None
-        for name in tls.PATH_FIELDS
-        if (path := getattr(tls, name)) is not None
-    ]
-
-
-def tls_folder(config: ClusterConfig) -> PurePosixPath | None:
-    """The one folder all certificate files are in (where the Secret is mounted); None when
-    the config has no TLS. RenderError names the first path that cannot be mounted so."""
-    paths = _tls_paths(config)
-    if not paths:
-        return None
-    secret = config.kubernetes.tls_secret
-    first_field, first_path = paths[0]
-    folder = PurePosixPath(first_path).parent
-    for field, path in paths:
-        if not PurePosixPath(path).is_absolute():
-            raise RenderError(
-                f"{field}: '{path}' is relative; set an absolute path in the pods, where the "
-                f"Secret '{secret}' is mounted (e.g. /etc/llm-fleet/tls/tls.crt)"
-            )
-        if PurePosixPath(path).parent != folder:
-            raise RenderError(
-                f"{field}: '{path}' is not in {folder} (the folder of {first_field}): the "
-                f"Secret '{secret}' is mounted at one folder, so all TLS files must be there"
-            )
-    _refuse_shared_folder(config, folder)
-    return folder
-
-
-def _refuse_shared_folder(config: ClusterConfig, folder: PurePosixPath) -> None:
-    # Two Secret volumes cannot be mounted at one path: the pod would be refused.
-    keys_file = config.auth.keys_file
-    if config.auth.enabled and keys_file and PurePosixPath(keys_file).parent == folder:
-        raise RenderError(
-            f"http.tls/grpc.tls: {folder} is also the folder of auth.keys_file, where the "
-            f"Secret '{config.kubernetes.keys_secret}' is mounted; use another folder"
-        )
-
-
-def _mount_tls(
-    config: ClusterConfig, container: dict[str, Any], volumes: list, *, grpc: bool = True
-) -> None:
-    """The TLS Secret, read-only at the folder of the certificate files (see ``tls_folder``);
-    only the files this pod uses are projected from it."""
-    folder = tls_folder(config)
-    if folder is None:
-        return
-    # http.tls and grpc.tls may name the same files: each is projected once.
-    names = list(
-        dict.fromkeys(PurePosixPath(path).name for _, path in _tls_paths(config, grpc=grpc))
-    )
-    container["volumeMounts"].append(
-        {"name": TLS_VOLUME, "mountPath": str(folder), "readOnly": True}
-    )
-    volumes.append(
-        {
-            "name": TLS_VOLUME,
-            "secret": {
-                "secretName": config.kubernetes.tls_secret,
-                "items": [{"key": name, "path": name} for name in names],
-            },
-        }
-    )
-
-
-def workers_serve_https(config: ClusterConfig) -> bool:
-    """Whether worker pods run HTTPS proxies (they need the certificate then)."""
-    return config.http.tls is not None and config.proxy_location == "EveryNode"
-
-
 # The gRPC TLS gateway's Service selects the head pod by these labels. KubeRay names the
 # RayCluster of a RayService `<name>-<hash>` (a new one per cluster upgrade), so its own
 # `ray.io/cluster` label cannot be written down here; it keeps a pod template's own labels,
@@ -219,8 +108,8 @@ def head_group(config: ClusterConfig) -> dict[str, Any]:
     resources = {"cpu": str(head.cpu), "memory": f"{head.memory_gib}Gi"}
     container = _container(config, "ray-head", resources, ports)
     volumes = [_shm_volume(2)]
-    _mount_keys(config, container, volumes)
-    _mount_tls(config, container, volumes)
+    mount_keys(config, container, volumes)
+    mount_tls(config, container, volumes)
     template: dict[str, Any] = {"spec": {"containers": [container], "volumes": volumes}}
     if config.grpc.tls is not None:
         template = {"metadata": {"labels": {CLUSTER_LABEL: config.name}}, **template}
@@ -266,7 +155,7 @@ def worker_group(group: NodeGroup, config: ClusterConfig) -> dict[str, Any]:
     container = _container(config, "ray-worker", resources, [_metrics_port(config)])
     pod: dict[str, Any] = {"containers": [container], "volumes": [_shm_volume(kube.shm_gib)]}
     if workers_serve_https(config):
-        _mount_tls(config, container, pod["volumes"], grpc=False)
+        mount_tls(config, container, pod["volumes"], grpc=False)
         container["readinessProbe"] = https_readiness_probe(config)
     if group.gpus:
         resources[GPU_RESOURCE] = str(group.gpus)
