@@ -20,6 +20,7 @@ from ray import serve
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig
 from cluster.serve_config import (
+    SERVE_PROXY_ENV,
     controller_options,
     grpc_options,
     http_options,
@@ -28,7 +29,12 @@ from cluster.serve_config import (
 from cluster.status import AppState, app_state
 
 # Quiet, offline-friendly defaults for every Ray process we start.
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+RAY_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    **SERVE_PROXY_ENV,
+}
 
 
 # Ray's token authentication: the mode, and a token given in the environment (else Ray reads

@@ -21,6 +21,11 @@ MODEL_IMPORT_PATH = "cluster.app:model_app"
 ROUTER_IMPORT_PATH = "cluster.app:router_app"
 EMBEDDER_IMPORT_PATH = "cluster.app:embedder_app"
 
+# Ray Serve's proxies reach the router over Serve's gRPC transport rather than Ray actor
+# calls (a process-wide switch, read when a proxy starts); the router's own handles ask
+# for it per handle. Measured in loadtests/README.md, "Where the time goes".
+SERVE_PROXY_ENV = {"RAY_SERVE_PROXY_USE_GRPC": "1"}
+
 # ModelConfig fields Serve applies without restarting the engine (deployment overrides),
 # or that only the router reads (its user_config).
 LIVE_MODEL_FIELDS = frozenset(

@@ -103,6 +103,17 @@ class ResourceConfig(StrictModel):
         return custom
 
 
+class StreamingConfig(StrictModel):
+    """How a model's streamed tokens are grouped on their way to the caller: the first
+    text goes out at once, later tokens in messages of up to ``coalesce_ms`` of output."""
+
+    coalesce_ms: Annotated[float, Field(ge=0, le=1000)] = 50
+    """Longest a token waits for others before it leaves; 0 sends every token alone (one
+    message per token through every hop: the most CPU)."""
+    max_chunks: Annotated[int, Field(ge=1)] = 32
+    """A message leaves as soon as this many tokens wait, whatever the time."""
+
+
 class ModelConfig(StrictModel):
     """One served model: one Ray Serve deployment of vLLM engines."""
 
@@ -121,6 +132,7 @@ class ModelConfig(StrictModel):
     """Requests queued per caller beyond that before new ones are refused as overload
     (HTTP 429, gRPC RESOURCE_EXHAUSTED); -1 queues without limit."""
     resources: ResourceConfig = Field(default_factory=ResourceConfig)
+    streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for this model's engine processes."""
 

@@ -13,6 +13,7 @@ from ray.serve.llm import LLMConfig
 
 from cluster.config.checks import TYPED_ENGINE_FIELDS, resolve_source
 from cluster.config.schema import ClusterConfig, ModelConfig
+from cluster.models.server import INTERVAL_KEY, MAX_CHUNKS_KEY
 
 # vLLM's CPU backend sizes its KV cache from this (GiB) unless the engine is given
 # kv_cache_memory_bytes; its own default takes far too much memory once several engines
@@ -89,4 +90,8 @@ def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
         deployment_config=deployment_config,
         runtime_env={"env_vars": engine_env(model, cluster)},
         log_engine_metrics=True,
+        experimental_configs={
+            INTERVAL_KEY: model.streaming.coalesce_ms,
+            MAX_CHUNKS_KEY: model.streaming.max_chunks,
+        },
     )

@@ -20,7 +20,7 @@ from cluster.render.secrets import (
     mount_tls,
     workers_serve_https,
 )
-from cluster.serve_config import serve_deploy_config
+from cluster.serve_config import SERVE_PROXY_ENV, serve_deploy_config
 from services.telemetry.config import telemetry_env
 
 RAY_VERSION = "2.60.0"
@@ -42,7 +42,8 @@ def _env(config: ClusterConfig) -> list[dict[str, Any]]:
     # Serve config some other way.
     telemetry = telemetry_env(config.telemetry, cluster=config.name)
     env: list[dict[str, Any]] = [
-        {"name": name, "value": value} for name, value in sorted(telemetry.items())
+        {"name": name, "value": value}
+        for name, value in sorted({**telemetry, **SERVE_PROXY_ENV}.items())
     ]
     secret = config.kubernetes.hf_token_secret
     if secret is not None:

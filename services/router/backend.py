@@ -30,6 +30,9 @@ class ServeHandleBackend:
         """``locate`` maps a model name to its (deployment, application)."""
         self._locate = locate
         # Handles are cached: each one carries its own metrics pusher and long-poll client.
+        # They use Ray Serve's gRPC transport (``_by_reference=False``): each streamed
+        # message goes straight to this replica instead of through Ray's object store
+        # (loadtests/README.md, "Where the time goes").
         self._handles: dict[tuple[str, str], DeploymentHandle] = {}
         self._calls: dict[str, dict[int, _Call]] = {}
 
@@ -53,7 +56,9 @@ class ServeHandleBackend:
         deployment, app = self._locate(model)
         handle = self._handles.get((deployment, app))
         if handle is None:
-            handle = serve.get_deployment_handle(deployment, app_name=app).options(stream=True)
+            handle = serve.get_deployment_handle(deployment, app_name=app).options(
+                stream=True, _by_reference=False
+            )
             self._handles[(deployment, app)] = handle
         return handle
 

@@ -20,7 +20,9 @@ class ServeEmbedder:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if self._handle is None:
-            self._handle = serve.get_deployment_handle(self._deployment, app_name=self._app)
+            self._handle = serve.get_deployment_handle(
+                self._deployment, app_name=self._app
+            ).options(_by_reference=False)  # Serve's gRPC transport, as for the models
         try:
             # The model reads its first 256 tokens only; shipping more is wasted.
             return await self._handle.embed.remote([text[:MAX_MODEL_CHARS] for text in texts])

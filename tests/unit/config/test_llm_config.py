@@ -1,12 +1,17 @@
 """Our model config becomes the Ray Serve LLM config we mean."""
 
+import pytest
+
 from cluster.config import parse_config
+from cluster.config.schema import ModelConfig, StreamingConfig
 from cluster.models.llm_config import (
     cpu_thread_binding,
     engine_env,
     engine_kwargs,
     placement_bundles,
+    to_llm_config,
 )
+from cluster.models.server import INTERVAL_KEY, MAX_CHUNKS_KEY
 
 CONFIG = parse_config(
     """
@@ -61,3 +66,22 @@ def test_an_explicit_kv_cache_size_replaces_the_cpu_default_but_keeps_thread_bin
     env = engine_env(sized, CONFIG)
     assert "VLLM_CPU_KVCACHE_SPACE" not in env
     assert env["VLLM_CPU_OMP_THREADS_BIND"]
+
+
+def test_streaming_settings_reach_the_model_server() -> None:
+    default = to_llm_config(MODEL, CONFIG).experimental_configs
+    assert default == {INTERVAL_KEY: 50, MAX_CHUNKS_KEY: 32}
+    tuned = ModelConfig.model_validate(
+        {**MODEL.model_dump(), "streaming": {"coalesce_ms": 0, "max_chunks": 4}}
+    )
+    assert to_llm_config(tuned, CONFIG).experimental_configs == {
+        INTERVAL_KEY: 0,
+        MAX_CHUNKS_KEY: 4,
+    }
+
+
+def test_streaming_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="coalesce_ms"):
+        StreamingConfig.model_validate({"coalesce_ms": -1})
+    with pytest.raises(ValueError, match="max_chunks"):
+        StreamingConfig.model_validate({"max_chunks": 0})
