@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,16 @@ class TextCheck(Protocol):
     def max_match_chars(self) -> int:
         """The longest text one finding can span: the streaming hold-back window is sized
         from it, so a finding split across chunks is still seen whole."""
+        ...
+
+
+@runtime_checkable
+class TailAwareCheck(Protocol):
+    """A check that can say how much of a growing text (a streamed completion) is final."""
+
+    def open_from(self, text: str) -> int:
+        """The earliest position of ``text`` where one of its findings could still start, or
+        grow, if more text followed; never before ``len(text) - max_match_chars``."""
         ...
 
 

@@ -34,6 +34,7 @@ from services.guardrails.findings import (
     AsyncTextCheck,
     Finding,
     GuardContext,
+    TailAwareCheck,
     TextCheck,
 )
 from services.guardrails.outcome import CHECK_FAILED, CheckFailure, GuardOutcome, Verdict
@@ -105,6 +106,12 @@ class GuardPipeline:
     def max_match_chars(self) -> int:
         """The longest span any check can report: the streaming hold-back window."""
         return max((guarded.check.max_match_chars for guarded in self.checks), default=0)
+
+    def open_from(self, text: str) -> int:
+        """The earliest position in ``text`` where a finding of any check could still start,
+        or grow, if more text followed (see ``stream``): a check that can tell says where
+        (``open_from``), any other holds back its longest finding."""
+        return max(0, min((_open_from(g.check, text) for g in self.checks), default=len(text)))
 
     @property
     def has_async_checks(self) -> bool:
@@ -248,6 +255,12 @@ class GuardPipeline:
         except Exception as error:  # a failing dependency follows the check's fail mode
             return [], CheckFailure(guarded.name, "error", guarded.fail, type(error).__name__)
         return findings, None
+
+
+def _open_from(check: TextCheck | AsyncTextCheck, text: str) -> int:
+    if isinstance(check, TailAwareCheck):
+        return check.open_from(text)
+    return len(text) - check.max_match_chars
 
 
 def _describe(span: Span, result: Result) -> None:

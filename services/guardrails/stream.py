@@ -1,19 +1,24 @@
 """Guard a streamed completion: emit what is safe now, hold back what a finding could still
 reach.
 
-Why the hold-back is enough. Let W be the longest text any output check's finding can span
-(its ``max_match_chars``). After each delta the guard scans the unsent text ``pending`` and
-may send ``pending[:e]`` with ``e <= len(pending) - W``. Any finding of the whole completion
-that starts before ``e`` ends at most W characters later, so before ``len(pending)``: it was
-wholly inside the scanned text and was found there, and redacted before being sent. So no
-finding can start in text already sent, which is why each scan needs only the unsent text.
-Two more rules keep the cut clean: it never falls inside a redaction (the cut moves back to
-the span's start), and it prefers to fall just after a non-word character, so that ``\\b``
-and ``(?<!\\w)`` at the start of the next scan read as they would in the whole text.
+Why the hold-back is enough. After each delta the guard scans the unsent text ``pending``
+(after a stretch of sent text, see below) and asks each check where in it a finding could
+still start if more text followed (``GuardPipeline.open_from``): a check that matches with
+patterns answers with the first position from which one of them matches, or could match,
+all the rest of the text (usually the last word, often nothing); any other check answers
+``len(pending) - W``, W being the longest text its findings can span (``max_match_chars``).
+The guard may send ``pending[:e]`` with ``e`` no later than every answer. Any finding of the
+whole completion that starts before ``e`` then ends inside the scanned text, was found
+there, and is redacted before being sent. So no finding can start in text already sent,
+which is why each scan needs only the unsent text, plus what checks read before a finding
+(``\\b``, lookbehinds, context words such as "SSN is" or "aws_secret_access_key ="): the
+last ``READ_BEHIND_CHARS`` of sent text are scanned again in front of it, and findings that
+end there are already dealt with. The cut never falls inside a redaction (it moves back to
+the span's start), and it prefers to fall just after a non-word character.
 
 Findings near the end of ``pending`` may still change as text arrives (``\\d{16}`` sees 12
-digits now, 16 later), so blocks and flags act only once final (starting before
-``len(pending) - W``) or at ``finish()``; whole-text verdicts (no span) act at once.
+digits now, 16 later), so blocks and flags act only once final (starting before the cut
+point) or at ``finish()``; whole-text verdicts (no span) act at once.
 
 Checks that judge the completion as a whole (a judge model, banned topics) cannot work on a
 window: they read everything received so far every ``running_every`` characters and at the
@@ -37,6 +42,9 @@ from services.guardrails.redaction import apply_spans, merge_spans
 
 # The last non-word character of a text, followed only by word characters.
 _LAST_NON_WORD = re.compile(r"\W\w*\Z")
+READ_BEHIND_CHARS = 64
+"""Sent text scanned again before the unsent text: the most any check reads before a finding
+(detect-secrets' AWS pattern, ``aws.{0,20}?password.{0,20}?"`` before the key, is 52)."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,14 @@ class StreamGuard:
         self._context = context
         # A window shorter than the longest finding would let one slip through split.
         self.window = max(window, self._pipeline.max_match_chars)
+        self._least_held = window
         self.running_every = running_every
         self._received = ""
         self._judged_chars = 0  # of ``_received``, when the running checks last started
         self._judging: asyncio.Task[Verdict] | None = None
         self._sent: list[str] = []
         self._pending = ""
+        self._behind = ""  # the end of the sent text, as generated (not redacted)
         self._offset = 0  # characters of the completion before ``_pending``
         self._blocked: Finding | None = None
         self._redactions: list[Finding] = []
@@ -148,12 +158,16 @@ class StreamGuard:
         )
 
     async def _advance(self, *, final: bool) -> StreamStep:
-        pending = self._pending
-        verdict = await self._pipeline.evaluate_async(pending, self._context, every_block=True)
+        pending, behind = self._pending, len(self._behind)
+        scanned = self._behind + pending
+        verdict = await self._pipeline.evaluate_async(scanned, self._context, every_block=True)
+        verdict = _unsent(verdict, behind)
         self._note_failures(verdict)
-        settled = len(pending) if final else len(pending) - self.window
+        settled = len(pending) if final else self._settled(scanned, behind, verdict)
+        # A finding starting a window back is final, even one still growing to the end.
+        blocks_from = max(settled, len(pending) - self.window)
         for block in verdict.blocks:
-            if not block.has_span or block.start < settled:
+            if not block.has_span or block.start < blocks_from:
                 self._blocked = self._shift(block)
                 self._pending = ""
                 return StreamStep("", self._blocked)
@@ -165,9 +179,22 @@ class StreamGuard:
         self._record(verdict.redact, verdict.flag, cut)
         emitted = apply_spans(pending[:cut], [span for span in spans if span.end <= cut])
         self._pending = pending[cut:]
+        self._behind = scanned[max(0, behind + cut - READ_BEHIND_CHARS) : behind + cut]
         self._offset += cut
         self._sent.append(emitted)
         return StreamStep(emitted)
+
+    def _settled(self, scanned: str, behind: int, verdict: Verdict) -> int:
+        """Where the unsent text stops being final: where a finding could still start, or
+        where one that reaches its end (and may still grow) starts."""
+        pending = len(scanned) - behind
+        growing = (
+            f.start
+            for f in (*verdict.blocks, *verdict.redact, *verdict.flag)
+            if f.has_span and f.end >= pending
+        )
+        still_open = self._pipeline.open_from(scanned) - behind
+        return min(still_open, pending - self._least_held, *growing)
 
     def _cut(self, pending: str, settled: int, final: bool) -> int:
         if final or settled <= 0:
@@ -200,3 +227,23 @@ class StreamGuard:
             return finding
         start, end = finding.start + self._offset, finding.end + self._offset
         return Finding(finding.check, finding.category, start, end, finding.score)
+
+
+def _unsent(verdict: Verdict, behind: int) -> Verdict:
+    """A verdict on sent-then-unsent text, with offsets into the unsent part; findings that
+    end in the sent part were dealt with when it was scanned."""
+
+    def unsent(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        return tuple(
+            Finding(f.check, f.category, max(f.start - behind, 0), f.end - behind, f.score)
+            if f.has_span
+            else f
+            for f in findings
+            if not f.has_span or f.end > behind
+        )
+
+    if not behind:
+        return verdict
+    return Verdict(
+        unsent(verdict.blocks), unsent(verdict.redact), unsent(verdict.flag), verdict.failures
+    )

@@ -50,6 +50,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 import phonenumbers
+import regex
 from phonenumbers import Leniency, PhoneMetadata
 
 STRICT_GROUPING = Leniency.STRICT_GROUPING
@@ -79,11 +80,15 @@ PHONE_RUN = re.compile(
     f"(?:(?:{_PHONE_GAP})\\d+)*[#\uff03]?",
     re.IGNORECASE,
 )
+# What may still extend a run that the text ends after: a gap, then the next digit block.
+_GAP_THEN_DIGIT = regex.compile(f"(?:{_PHONE_GAP})\\d", regex.IGNORECASE)
+# What opens a run before its first digit, at the end of a text.
+_OPENING = re.compile(f"[{_LEAD}][{_LEAD}{_PUNCT}]*\\Z", re.IGNORECASE)
 _PLUS = re.compile("[+\uff0b]")
 # Letters count too: the parser reads "x" and other letters as keypad digits.
 _ALNUM = re.compile(r"[^\W_]")
 # The matcher reads one character before a candidate and up to three after (":mm").
-_BEFORE, _AFTER = 1, 3
+_BEFORE, READS_AFTER_RUN = 1, 3
 # Decisions (see the module doc): a run written as an ISO date, or grouped as a card number
 # is printed (four groups of four digits), is not a phone number and holds none.
 NOT_A_PHONE = re.compile(
@@ -384,10 +389,27 @@ def phone_spans(text: str, regions: tuple[str, ...], shortest_run: int) -> set[W
         lo = max(0, start - _BEFORE)
         spans.update(
             (lo + s, lo + e)
-            for s, e in run_phone_spans(text[lo : end + _AFTER], start - lo, end - lo, regions)
+            for s, e in run_phone_spans(
+                text[lo : end + READS_AFTER_RUN], start - lo, end - lo, regions
+            )
             if lo + s >= start and lo + e <= end
         )
     return spans
+
+
+def open_run_start(text: str, since: int = 0) -> int:
+    """Where in ``text[since:]`` a phone run starts that more text could still extend, or
+    whose end the matcher reads past (``len(text)`` if none): the rest of the text is a
+    gap it may go on after, or its opening before the first digit. A run is read whole by
+    the matcher, so a number found early in a growing run may still change."""
+    for run in PHONE_RUN.finditer(text, since):
+        start, end = run.span()
+        if end + READS_AFTER_RUN >= len(text):
+            return start
+        if _GAP_THEN_DIGIT.fullmatch(text, end, partial=True) is not None:
+            return start
+    opening = _OPENING.search(text, since)
+    return opening.start() if opening else len(text)
 
 
 def not_a_phone_runs(text: str) -> list[Window]:

@@ -87,11 +87,13 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from services.guardrails.checks.open_tail import OpenTail, last_token_start
 from services.guardrails.checks.phones import (
     CACHE_SIZE,
     STRICT_GROUPING,
     Window,
     not_a_phone_runs,
+    open_run_start,
     phone_spans,
     shortest_run,
 )
@@ -126,6 +128,9 @@ _SSN_VALIDATOR = UsSsnRecognizer()
 
 # The longest value: RFC 5321 caps an e-mail address at 254 chars; the rest are far shorter.
 _MAX_MATCH_CHARS = 256
+# The longest card, SSN or IBAN, with an SSN's context words: an IBAN is 43 characters at
+# most, "social security number is 123-45-6789" 42.
+_LONGEST_PATTERNED = 48
 
 Hit = tuple[int, int, float]  # start, end, score, relative to a window
 
@@ -245,12 +250,34 @@ class PiiCheck:
         if "PHONE_NUMBER" in self._entities and min_score <= PhoneRecognizer.SCORE:
             self._all_regions = tuple(dict.fromkeys(phone_regions))
         self._shortest_run = shortest_run(self._all_regions)
+        # Where a finding could still be growing at the end of a stream (``open_from``):
+        # e-mails and IPs hold no whitespace; cards, SSNs and IBANs lie in matches of their
+        # recognizers' own (short) patterns; phones in phone runs.
+        self._tokens_grow = bool({"EMAIL", "IP_ADDRESS"} & set(self.categories))
+        self._open_tail = OpenTail(
+            [
+                (pattern.regex, getattr(recognizer, "global_regex_flags", 0) or 0)
+                for entity, recognizer, _ in self._gated
+                if entity not in ("EMAIL_ADDRESS", "IP_ADDRESS")
+                for pattern in getattr(recognizer, "patterns", ())
+            ]
+            + ([_SSN_IN_CONTEXT] if "US_SSN" in self.categories else [])
+        )
         # The first call compiles patterns and loads phone metadata (~0.3 s).
         self.scan("warm up a@b.io +1 415-555-2671 10.0.0.1 4111 1111 1111 1111 DE89 3704")
 
     @property
     def max_match_chars(self) -> int:
         return _MAX_MATCH_CHARS
+
+    def open_from(self, text: str) -> int:
+        since = max(0, len(text) - _MAX_MATCH_CHARS)
+        starts = [self._open_tail.start(text, max(since, len(text) - _LONGEST_PATTERNED))]
+        if self._tokens_grow:
+            starts.append(last_token_start(text, since))
+        if self._all_regions:
+            starts.append(open_run_start(text, since))
+        return min(starts)
 
     def scan(self, text: str) -> list[Finding]:
         findings = self._scan_phones(text)

@@ -58,6 +58,7 @@ from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
+from services.guardrails.checks.open_tail import OpenTail
 from services.guardrails.checks.pii import merge_overlaps
 from services.guardrails.findings import Finding
 
@@ -114,10 +115,22 @@ class SecretsCheck:
         self._plugins = [(plugin(), category) for plugin, category in _PLUGINS.items()]
         # detect-secrets' markers miss PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY".
         self._key_markers = [*PrivateKeyDetector().denylist, _ENCRYPTED_PKCS8]
+        # Every token lies in a match of its plugin's patterns (a JWT's signature too: the
+        # lazy tail reaches the end when anchored there); a key block starts with its
+        # armour line (what follows a complete one is held as a finding to the end).
+        self._open_tail = OpenTail(
+            [
+                *(pattern for plugin, _ in self._plugins for pattern in plugin.denylist),
+                *((f"(?:-----)?{m.pattern}", 0) for m in self._key_markers),
+            ]
+        )
 
     @property
     def max_match_chars(self) -> int:
         return STREAM_WINDOW_CHARS
+
+    def open_from(self, text: str) -> int:
+        return self._open_tail.start(text, max(0, len(text) - STREAM_WINDOW_CHARS))
 
     def scan(self, text: str) -> list[Finding]:
         findings = list(self._tokens(text))
