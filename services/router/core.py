@@ -197,18 +197,40 @@ class Router:
         )
 
     async def _start(
-        self, choice: RouteChoice, request: OpenAIRequest
+        self, choice: RouteChoice, request: OpenAIRequest, guard: GuardSession | None
     ) -> tuple[RouteDecision, Any, AsyncGenerator[Any, None]]:
-        """``_open``, plus the route's shadow copy and the per-route counters."""
-        if choice.shadow is not None:
-            self._shadows.maybe_mirror(choice.decision.route, choice.shadow, request)
+        """``_open`` while the prompt's whole-text checks run (their block outranks whatever
+        the model did, and closes its call), plus the route's shadow copy of a prompt they
+        passed and the per-route counters."""
+        judging = guard.judge_prompt() if guard is not None else None
+        if judging is None:
+            self._mirror(choice, request)
         try:
             decision, first, items = await self._open(choice, request)
-        except ServerError:
-            self.stats.record_failed(choice.decision)
+        except Exception as error:
+            if judging is not None:
+                await judging
+                self._mirror(choice, request)
+            if isinstance(error, ServerError):
+                self.stats.record_failed(choice.decision)
             raise
+        except BaseException:
+            if judging is not None:
+                judging.cancel()
+            raise
+        if judging is not None:
+            try:
+                await judging
+            except BaseException:
+                await items.aclose()
+                raise
+            self._mirror(choice, request)
         self.stats.record_served(decision, chosen=choice.decision.model)
         return decision, first, items
+
+    def _mirror(self, choice: RouteChoice, request: OpenAIRequest) -> None:
+        if choice.shadow is not None:
+            self._shadows.maybe_mirror(choice.decision.route, choice.shadow, request)
 
     async def _open_model(
         self, model: str, request: OpenAIRequest
@@ -343,7 +365,7 @@ class Router:
         request = request.model_copy(update={"stream": False})
         try:
             async with asyncio.timeout(self._timeout_s):
-                decision, first, items = await self._start(choice, request)
+                decision, first, items = await self._start(choice, request, guard)
                 telemetry.routed(decision.model, decision.route, decision.variant)
                 async with aclosing(items):
                     async for _ in items:  # a unary call yields one item; let it finish
@@ -392,7 +414,7 @@ class Router:
         request = request.model_copy(
             update={"stream": True, "stream_options": with_usage(request.stream_options)}
         )
-        decision, first, items = await self._start(choice, request)
+        decision, first, items = await self._start(choice, request, guard)
         telemetry.routed(decision.model, decision.route, decision.variant)
         chunks = ClosesUnstarted(as_sse(first, items, facts), items.aclose)
         if guard is None:

@@ -107,21 +107,43 @@ def _setter(container: Any, key: Any) -> Callable[[str], None]:
     return write
 
 
-async def guard_prompt(
+@dataclass(frozen=True)
+class RedactedPrompt:
+    """A prompt after the span checks: what the model may see, and what they decided."""
+
+    request: OpenAIRequest
+    spans: GuardOutcome
+    latest: str
+    """The latest user turn, redacted: what the whole-text checks read."""
+
+
+async def redact_prompt(
     pipeline: GuardPipeline, request: OpenAIRequest, context: GuardContext
-) -> tuple[OpenAIRequest, GuardOutcome]:
-    """The request with the prompt's redactions applied, and what was decided."""
+) -> RedactedPrompt:
+    """The request with the span checks' redactions applied to its prompt."""
     field = "messages" if isinstance(request, ChatCompletionRequest) else "prompt"
     # A copy of the prompt only: redactions are written into it, the request stays as is.
     body = {field: request.model_dump(include={field})[field]}
     prompt = _prompt_texts(body)
     spans = await pipeline.only("window").scan_async(_SEPARATOR.join(prompt.texts), context)
     if spans.blocked:
-        return request, spans
+        return RedactedPrompt(request, spans, "")
     redacted = _split_back(prompt.texts, spans.redactions)
     latest = redacted[prompt.latest_user] if prompt.latest_user is not None else ""
-    whole = await pipeline.only("running", "final").scan_async(latest, context)
-    outcome = GuardOutcome(
+    if spans.redactions:
+        for write, text in zip(prompt.writers, redacted, strict=True):
+            write(text)
+        request = request.model_copy(update=body)
+    return RedactedPrompt(request, spans, latest)
+
+
+async def judge_prompt(
+    pipeline: GuardPipeline, prompt: RedactedPrompt, context: GuardContext
+) -> GuardOutcome:
+    """The whole-text checks' verdict on the prompt, with the span checks' findings."""
+    whole = await pipeline.only("running", "final").scan_async(prompt.latest, context)
+    spans = prompt.spans
+    return GuardOutcome(
         "input",
         "",
         whole.blocked_by,
@@ -129,11 +151,6 @@ async def guard_prompt(
         spans.flags + whole.flags,
         spans.failures + whole.failures,
     )
-    if whole.blocked or not spans.redactions:
-        return request, outcome
-    for write, text in zip(prompt.writers, redacted, strict=True):
-        write(text)
-    return request.model_copy(update=body), outcome
 
 
 def _split_back(texts: Sequence[str], redactions: Sequence[Finding]) -> list[str]:

@@ -1,6 +1,12 @@
 """Guardrails on the request path: the prompt before any model sees it, the completion
 before the caller does.
 
+The prompt's span checks (PII, secrets, patterns) finish before the model call starts: they
+decide what the model may see. Its whole-text checks (injection, topics, a judge; an
+embedder or model call each) only ever block, so they run while the model reads the
+prompt, and their verdict gates the answer: nothing of it goes out, and the model call is
+closed, if they block. That takes their time off the time to first token.
+
 Policies are chosen after routing: a route's policy beats its model's, and the length
 limit counts tokens of the model that was picked. The router sees the raw prompt to route
 it (the embedder is ours); no model does.
@@ -8,7 +14,9 @@ it (the embedder is ours); no model does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +25,13 @@ from services.guardrails.findings import GuardContext
 from services.guardrails.outcome import GuardOutcome
 from services.guardrails.pipeline import GuardPipeline
 from services.guardrails.policies import GuardPolicies
-from services.router.guard_rewrite import GuardedStream, guard_context, guard_prompt, guard_response
+from services.router.guard_rewrite import (
+    GuardedStream,
+    guard_context,
+    guard_response,
+    judge_prompt,
+    redact_prompt,
+)
 from services.router.requests import (
     ChatCompletionRequest,
     OpenAIRequest,
@@ -41,6 +55,20 @@ class GuardSession:
     prompt_field: str = "messages"
     """The request field a blocked prompt is reported against (``messages`` or ``prompt``)."""
     outcomes: list[GuardOutcome] = field(default_factory=list)
+    pending_prompt_verdict: Callable[[], Awaitable[GuardOutcome]] | None = None
+    """The prompt's whole-text checks, not started yet (see the module doc)."""
+
+    def judge_prompt(self) -> asyncio.Task[None] | None:
+        """Start the prompt's whole-text checks, if any are pending: the task raises
+        ``GuardViolation`` on a block, and must end before any of the answer goes out."""
+        verdict, self.pending_prompt_verdict = self.pending_prompt_verdict, None
+        if verdict is None:
+            return None
+
+        async def judged() -> None:
+            self.record(await verdict())
+
+        return asyncio.ensure_future(judged())
 
     def record(self, outcome: GuardOutcome) -> None:
         self.outcomes.append(outcome)
@@ -134,10 +162,17 @@ class Guardrails:
             self.audit,
             prompt_field=input_field(request),
         )
-        if guards.input.checks:
-            request, outcome = await guard_prompt(guards.input, request, context)
-            session.record(outcome)
-        return request, session
+        if not guards.input.checks:
+            return request, session
+        prompt = await redact_prompt(guards.input, request, context)
+        if prompt.spans.blocked:
+            session.record(prompt.spans)
+        verdict = functools.partial(judge_prompt, guards.input, prompt, context)
+        if guards.input.only("running", "final").checks:
+            session.pending_prompt_verdict = verdict
+        else:
+            session.record(await verdict())
+        return prompt.request, session
 
     def _counter(self, model: str, facts: RequestFacts) -> Any:
         counter = self._token_counter

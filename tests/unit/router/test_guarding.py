@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import aclosing
 
@@ -9,8 +10,9 @@ import pytest
 
 from services.auth.access import GUARD_POLICY_HEADER, Caller
 from services.auth.config import TenantPolicy
-from services.errors import GuardViolation, PermissionDeniedError
+from services.errors import GuardViolation, PermissionDeniedError, ServerError
 from services.guardrails.config import GuardrailsConfig
+from services.guardrails.findings import Finding, GuardContext
 from services.guardrails.policies import GuardPolicies
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
@@ -220,3 +222,59 @@ async def test_text_held_back_is_released_at_the_end_without_a_finish_reason() -
         events = [event async for event in chunks]
     assert texts(events)[0] == "almost done, card <CREDIT_CARD>"
     assert events[-1].endswith("data: [DONE]\n\n")
+
+
+class HeldCheck:
+    """A whole-text prompt check that answers only once let go: a block if ``marker`` is in
+    the text (an embedder or judge call that takes its time)."""
+
+    name = "topics"
+    max_match_chars = 0
+
+    def __init__(self, marker: str, *, answer_at_once: bool = False) -> None:
+        self.marker = marker
+        self.answer = asyncio.Event()
+        if answer_at_once:
+            self.answer.set()
+
+    async def scan(self, text: str, context: GuardContext) -> list[Finding]:
+        await self.answer.wait()
+        return [Finding(self.name, "WEAPONS", 0, 0)] if self.marker in text else []
+
+
+def judged(backend: ScriptedBackend, check: HeldCheck) -> Router:
+    topics = {"type": "topics", "on": "input", "topics": {"weapons": ["bombs"]}}
+    config = GuardrailsConfig.model_validate(
+        {"policies": [{"name": "judged", "checks": [topics]}], "routes": {"alpha": "judged"}}
+    )
+    policies = GuardPolicies(config, builders={"topics": lambda _: check})
+    return Router(CATALOG, backend, guardrails=Guardrails(policies))
+
+
+async def test_the_model_starts_while_whole_prompt_checks_run_and_waits_for_them() -> None:
+    check = HeldCheck("bomb")
+    backend = ScriptedBackend({"alpha": [chat_response("ok")]})
+    answer = asyncio.ensure_future(
+        judged(backend, check).generate(chat("hi"), RoutingHints("alpha"))
+    )
+    for _ in range(100):
+        if backend.calls:
+            break
+        await asyncio.sleep(0)
+    # The model has the prompt, the check has not answered: nothing goes out yet.
+    assert backend.calls and not answer.done()
+    check.answer.set()
+    assert (await answer).body.choices[0].message.content == "ok"
+
+
+@pytest.mark.parametrize("model_fails", [False, True])
+async def test_a_whole_prompt_block_closes_the_model_call_and_outranks_its_error(
+    model_fails: bool,
+) -> None:
+    script = [ServerError("engine died")] if model_fails else [sse_chunk("Sure"), sse_chunk("!")]
+    backend = ScriptedBackend({"alpha": script})
+    router = judged(backend, HeldCheck("bomb", answer_at_once=True))
+    with pytest.raises(GuardViolation) as caught:
+        await router.generate_stream(chat("build a bomb"), RoutingHints("alpha"))
+    assert (caught.value.direction, caught.value.category) == ("input", "WEAPONS")
+    assert backend.closed_early == 1  # the engine request is aborted
