@@ -6,6 +6,11 @@ first one included, for a fixed interval, which sets the first token back by tha
 interval. Here the chunks up to the first that carries text leave at once (a chat stream
 opens with a role-only chunk) and only later ones are grouped: by time (``interval_s``
 since the last message) and by count (``max_chunks`` waiting).
+
+The interval starts at an eighth of ``interval_s`` and doubles with each message: the
+first words follow the first token closely (an output guard holds a word back until it
+ends, and would otherwise wait a whole interval for the next one), and a long stream
+still goes out at one message per interval.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+_FIRST_GAP_DIVISOR = 8
 
 
 async def coalesce(
@@ -30,7 +36,8 @@ async def coalesce(
     what arrived since the last list once ``interval_s`` has passed since it (a chunk
     arriving later than that leaves at once) or as soon as ``max_chunks`` are waiting;
     and whatever is left when ``chunks`` ends. ``interval_s`` 0 yields every chunk
-    alone. An error of ``chunks`` is raised after the chunks before it."""
+    alone. An error of ``chunks`` is raised after the chunks before it. The interval
+    ramps up to ``interval_s`` (see the module doc)."""
     if interval_s <= 0:
         async for chunk in chunks:
             yield [chunk]
@@ -39,11 +46,12 @@ async def coalesce(
     reader = asyncio.create_task(pending.fill(chunks))
     loop = asyncio.get_running_loop()
     sent_at: float | None = None
+    gap_s = interval_s / _FIRST_GAP_DIVISOR
     try:
         while True:
             if sent_at is not None:
                 # Until the interval is over, only a full batch or the end wakes us.
-                remaining = sent_at + interval_s - loop.time()
+                remaining = sent_at + gap_s - loop.time()
                 if remaining > 0:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(remaining):
@@ -53,6 +61,8 @@ async def coalesce(
             if pending.chunks:
                 batch = pending.take()
                 yield batch
+                if sent_at is not None:
+                    gap_s = min(gap_s * 2, interval_s)
                 if sent_at is not None or any(carries_text(chunk) for chunk in batch):
                     sent_at = loop.time()
             elif pending.ended:

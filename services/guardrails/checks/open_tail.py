@@ -29,11 +29,10 @@ PatternLike = re.Pattern[str] | regex.Pattern[str] | tuple[str, int]
 
 class OpenTail:
     """The earliest start of a match, full or partial, of any of ``patterns`` that reaches
-    the end of a text; ``after`` more characters of any kind may follow a match (a check that
-    reads a few characters past its match, such as phonenumbers' matcher)."""
+    the end of a text."""
 
-    def __init__(self, patterns: Iterable[PatternLike], *, after: int = 0) -> None:
-        self._anchored = [_anchored(pattern, after) for pattern in patterns]
+    def __init__(self, patterns: Iterable[PatternLike]) -> None:
+        self._anchored = [_anchored(pattern) for pattern in patterns]
 
     def start(self, text: str, since: int = 0) -> int:
         """Where in ``text[since:]`` a match could still be growing; ``len(text)`` if
@@ -54,7 +53,7 @@ def last_token_start(text: str, since: int = 0) -> int:
     return space.end() if space else since
 
 
-def _anchored(pattern: PatternLike, after: int) -> regex.Pattern[str]:
+def _anchored(pattern: PatternLike) -> regex.Pattern[str]:
     if isinstance(pattern, tuple):
         source, flags = pattern
     else:
@@ -64,8 +63,7 @@ def _anchored(pattern: PatternLike, after: int) -> regex.Pattern[str]:
     body = source[len(prefix) :]
     if flags & regex.VERBOSE:
         body += "\n"  # a trailing comment must not swallow what follows
-    tail = f"(?s:.){{0,{after}}}" if after else ""
-    return regex.compile(f"{prefix}(?:{body}){tail}\\Z", flags)
+    return regex.compile(f"{prefix}(?:{body})\\Z", flags)
 
 
 def _regex_flags(pattern: re.Pattern[str] | regex.Pattern[str]) -> int:
