@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+import regex
+
 from services.guardrails.check_config import KeywordsCheckConfig, RegexCheckConfig
+from services.guardrails.checks.open_tail import OpenTail
 from services.guardrails.findings import Finding
 
 DEFAULT_MAX_MATCH_CHARS = 256
@@ -28,6 +31,12 @@ class RegexCheck:
             (key.upper(), re.compile(value, flags)) for key, value in patterns.items()
         ]
         self._max_match_chars = max_match_chars
+        # A stream holds back only where a pattern may still be matching (see open_tail); a
+        # pattern the ``regex`` module cannot compile keeps the whole window instead.
+        try:
+            self._open_tail: OpenTail | None = OpenTail(p for _, p in self._patterns)
+        except regex.error:
+            self._open_tail = None
 
     @classmethod
     def from_config(cls, config: RegexCheckConfig) -> RegexCheck:
@@ -42,6 +51,10 @@ class RegexCheck:
     def max_match_chars(self) -> int:
         # Configured, not derived: Python cannot bound a regex's match length in general.
         return self._max_match_chars
+
+    def open_from(self, text: str) -> int:
+        since = max(0, len(text) - self._max_match_chars)
+        return self._open_tail.start(text, since) if self._open_tail else since
 
     def scan(self, text: str) -> list[Finding]:
         return [

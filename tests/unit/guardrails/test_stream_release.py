@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from services.guardrails.checks.patterns import RegexCheck
 from services.guardrails.checks.pii import PiiCheck
 from services.guardrails.checks.secrets import SecretsCheck
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
@@ -119,3 +120,28 @@ async def test_context_read_before_a_value_is_kept_when_the_context_went_out(
     step = await guard.feed("536221234 thanks")
     rest = await guard.finish()
     assert step.emit + rest.emit == "<US_SSN> thanks"
+
+
+ORDER_IDS = RegexCheck(
+    "orders", {"order_id": r"\bORD-\d{4}-\d{6}\b", "ticket": r"(?i)ticket\s*#\s*\d{3,8}"}
+)
+
+
+@pytest.mark.parametrize("seed", range(30))
+async def test_an_operator_regex_streams_like_the_whole_text(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["ORD-2026-004512", "ticket # 12345", "Ticket#99", "ORD-2026-0045", *WORDS]
+    text = "".join(rng.choice(pieces) + rng.choice([" ", ", ", "\n", ""]) for _ in range(25))
+    pipeline = GuardPipeline([GuardedCheck(ORDER_IDS, "redact")], "output")
+    out = await _run(StreamGuard(pipeline), _chunks(text, rng))
+    assert "".join(out) == pipeline.scan(text).text, text
+
+
+async def test_an_operator_regex_holds_only_a_match_in_progress() -> None:
+    guard = StreamGuard(GuardPipeline([GuardedCheck(ORDER_IDS, "redact")], "output"))
+    assert (
+        await guard.feed("Your order is ready and your ")
+    ).emit == "Your order is ready and your "
+    assert (await guard.feed("ticket # 12")).emit == ""
+    assert (await guard.feed("34 is open")).emit == "<TICKET> is "
+    assert (await guard.finish()).emit == "open"
