@@ -20,7 +20,7 @@ from ray import serve
 from cluster.config.checks import check_config
 from cluster.config.schema import ClusterConfig
 from cluster.serve_config import (
-    SERVE_PROXY_ENV,
+    SERVE_PROCESS_ENV,
     controller_options,
     grpc_options,
     http_options,
@@ -33,7 +33,7 @@ RAY_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "HF_HUB_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
-    **SERVE_PROXY_ENV,
+    **SERVE_PROCESS_ENV,
 }
 
 

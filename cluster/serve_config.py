@@ -21,10 +21,19 @@ MODEL_IMPORT_PATH = "cluster.app:model_app"
 ROUTER_IMPORT_PATH = "cluster.app:router_app"
 EMBEDDER_IMPORT_PATH = "cluster.app:embedder_app"
 
-# Ray Serve's proxies reach the router over Serve's gRPC transport rather than Ray actor
-# calls (a process-wide switch, read when a proxy starts); the router's own handles ask
-# for it per handle. Measured in loadtests/README.md, "Where the time goes".
-SERVE_PROXY_ENV = {"RAY_SERVE_PROXY_USE_GRPC": "1"}
+# Process-wide Ray Serve switches, read when a proxy or replica starts (the launcher sets
+# them for every Ray process, the KubeRay render for every pod). Ray Serve's proxies reach
+# the router over Serve's gRPC transport rather than Ray actor calls (the router's own
+# handles ask for it per handle), and replicas run our code and their request router on
+# their main event loop rather than a thread of its own each, which saves a hand-off
+# between threads per message (two of Ray's `RAY_SERVE_THROUGHPUT_OPTIMIZED` settings; its
+# others change where and when logs are written). Measured in loadtests/README.md, "Where
+# the time goes".
+SERVE_PROCESS_ENV = {
+    "RAY_SERVE_PROXY_USE_GRPC": "1",
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+}
 
 # ModelConfig fields Serve applies without restarting the engine (deployment overrides),
 # or that only the router reads (its user_config).

@@ -20,7 +20,7 @@ from cluster.render.secrets import (
     mount_tls,
     workers_serve_https,
 )
-from cluster.serve_config import SERVE_PROXY_ENV, serve_deploy_config
+from cluster.serve_config import SERVE_PROCESS_ENV, serve_deploy_config
 from services.telemetry.config import telemetry_env
 
 RAY_VERSION = "2.60.0"
@@ -43,7 +43,7 @@ def _env(config: ClusterConfig) -> list[dict[str, Any]]:
     telemetry = telemetry_env(config.telemetry, cluster=config.name)
     env: list[dict[str, Any]] = [
         {"name": name, "value": value}
-        for name, value in sorted({**telemetry, **SERVE_PROXY_ENV}.items())
+        for name, value in sorted({**telemetry, **SERVE_PROCESS_ENV}.items())
     ]
     secret = config.kubernetes.hf_token_secret
     if secret is not None:
