@@ -9,6 +9,7 @@ updates in place.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ray.serve.deployment import Application
@@ -16,6 +17,7 @@ from ray.serve.llm import build_llm_deployment
 
 from cluster.auth import key_file
 from cluster.config.checks import resolve_source
+from cluster.config.lora import adapter_model_name
 from cluster.config.schema import ClusterConfig, ModelConfig, RouterConfig, deployment_name
 from cluster.models.llm_config import to_llm_config
 from cluster.models.server import FleetLLMServer
@@ -41,8 +43,9 @@ def model_app(args: dict[str, Any]) -> Application:
     )
 
 
-def served_model(model: ModelConfig) -> ServedModel:
-    return ServedModel(
+def served_models(model: ModelConfig) -> list[ServedModel]:
+    """The model and each of its LoRA adapters, which run on the model's replicas."""
+    base = ServedModel(
         name=model.name,
         source=model.source,
         max_model_len=model.engine.max_model_len,
@@ -52,6 +55,20 @@ def served_model(model: ModelConfig) -> ServedModel:
         app=deployment_name(model.name),
         tokenizer=resolve_source(model),
     )
+    adapters = model.lora.adapters if model.lora else []
+    return [
+        base,
+        *(
+            dataclasses.replace(
+                base,
+                name=adapter_model_name(model.name, adapter.name),
+                source=adapter.path,
+                description=adapter.description,
+                adapter_of=model.name,
+            )
+            for adapter in adapters
+        ),
+    ]
 
 
 # The router settings fixed at start; the rest (attempts, timeouts, breakers) travel in
@@ -89,7 +106,7 @@ def router_user_config(config: ClusterConfig) -> dict[str, Any]:
     """What the router applies live: the served models, the routes, the guard policies and
     the tenants' access."""
     return RouterUserConfig(
-        models=[served_model(model) for model in config.models],
+        models=[served for model in config.models for served in served_models(model)],
         routing=config.routing(),
         guardrails=config.guardrails,
         auth=config.auth.model_copy(update={"keys_file": str(key_file(config))}),

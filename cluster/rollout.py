@@ -22,6 +22,7 @@ from cluster.launcher import (
     wait_for_replicas,
     wait_until_running,
 )
+from cluster.rollout_adapters import adapter_stages
 from cluster.serve_config import scaling_override, serve_deploy_config
 from cluster.status import APP_NAME, ROUTER_DEPLOYMENT
 
@@ -45,16 +46,18 @@ class RolloutPlan:
     one, each new replica up before an old one drains."""
     rescaled: list[str] = field(default_factory=list)
     """Applications whose replicas or queue limits change, applied to running replicas."""
+    readapted: list[str] = field(default_factory=list)
+    """Models whose LoRA adapters change, loaded and unloaded by their running replicas."""
     reloaded: bool = False
     """The router's live config (models, routes, guard policies) changes."""
 
     @property
     def is_empty(self) -> bool:
-        return not (self.added or self.removed or self.restarted or self.rescaled or self.reloaded)
+        return self.touches_only_routes and not self.reloaded
 
     @property
     def touches_only_routes(self) -> bool:
-        return not (self.added or self.removed or self.restarted or self.rescaled)
+        return not (self.added or self.removed or self.restarted or self.rescaled or self.readapted)
 
     def lines(self) -> list[str]:
         if self.is_empty:
@@ -64,6 +67,7 @@ class RolloutPlan:
             ("remove", self.removed),
             ("restart (rolling)", self.restarted),
             ("scale in place", self.rescaled),
+            ("adapters (live)", self.readapted),
         ]
         lines = [f"{verb:<18} {', '.join(apps)}" for verb, apps in sections if apps]
         if self.reloaded:
@@ -76,11 +80,16 @@ def _overrides(app: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _scaling(app: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """An application's deployment overrides but the router's live config."""
+    """An application's deployment overrides but their live configs (the router's, a
+    model's adapters)."""
     return {
         name: {key: value for key, value in override.items() if key != "user_config"}
         for name, override in _overrides(app).items()
     }
+
+
+def _live_configs(app: dict[str, Any]) -> dict[str, Any]:
+    return {name: override.get("user_config") for name, override in _overrides(app).items()}
 
 
 def plan_rollout(running: dict[str, Any], wanted: dict[str, Any]) -> RolloutPlan:
@@ -89,12 +98,16 @@ def plan_rollout(running: dict[str, Any], wanted: dict[str, Any]) -> RolloutPlan
     after = {app["name"]: app for app in wanted["applications"]}
     restarted: list[str] = []
     rescaled: list[str] = []
+    readapted: list[str] = []
     for name in sorted(after.keys() & before.keys()):
         old, new = before[name], after[name]
         if (old.get("import_path"), old.get("args")) != (new.get("import_path"), new["args"]):
             restarted.append(name)
-        elif _scaling(old) != _scaling(new):
+            continue
+        if _scaling(old) != _scaling(new):
             rescaled.append(name)
+        if name != APP_NAME and _live_configs(old) != _live_configs(new):
+            readapted.append(name)
     router_before = _overrides(before.get(APP_NAME, {})).get(ROUTER_DEPLOYMENT, {})
     router_after = _overrides(after[APP_NAME])[ROUTER_DEPLOYMENT]
     return RolloutPlan(
@@ -102,6 +115,7 @@ def plan_rollout(running: dict[str, Any], wanted: dict[str, Any]) -> RolloutPlan
         removed=sorted(before.keys() - after.keys()),
         restarted=restarted,
         rescaled=rescaled,
+        readapted=readapted,
         reloaded=router_before.get("user_config") != router_after["user_config"],
     )
 
@@ -259,6 +273,12 @@ def apply_config(
                 replaced=old_replicas[app] | replica_ids(app),
                 timeout_s=timeout_s,
             )
+    stages = adapter_stages(running, wanted, plan.readapted)
+    for stage in stages:
+        submit(stage)
+        wait_until_running(timeout_s=timeout_s)
+    if stages:
+        wait_for_router_config(config, timeout_s=min(timeout_s, 120))
     submit(wanted)
     targets = _fixed_targets(wanted)
     for app in restarted:
@@ -314,8 +334,13 @@ def apply_routes(config: ClusterConfig, *, timeout_s: float = 120) -> None:
 
 
 def wait_for_router_config(config: ClusterConfig, *, timeout_s: float) -> None:
-    """Until the router replicas answer with the config's routes and guard policies."""
-    wanted = (config.routing().model_dump(mode="json"), config.guardrails.model_dump(mode="json"))
+    """Until the router replicas answer with the config's models, routes and guard
+    policies."""
+    wanted = (
+        sorted(config.served_names()),
+        config.routing().model_dump(mode="json"),
+        config.guardrails.model_dump(mode="json"),
+    )
     router = serve.get_deployment_handle(ROUTER_DEPLOYMENT, app_name=APP_NAME)
     deadline = time.monotonic() + timeout_s
     agreeing = 0
@@ -325,6 +350,7 @@ def wait_for_router_config(config: ClusterConfig, *, timeout_s: float) -> None:
         if time.monotonic() > deadline:
             raise DeployError(f"routes not applied after {timeout_s:.0f} s")
         applied = (
+            router.served_names.remote().result(),
             router.routing_config.remote().result(),
             router.guardrails_config.remote().result(),
         )

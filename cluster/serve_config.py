@@ -36,10 +36,16 @@ SERVE_PROCESS_ENV = {
 }
 
 # ModelConfig fields Serve applies without restarting the engine (deployment overrides),
-# or that only the router reads (its user_config).
-LIVE_MODEL_FIELDS = frozenset(
-    {"replicas", "autoscaling", "max_ongoing_requests", "max_queued_requests", "description"}
-)
+# or that only the router reads (its user_config). A model's adapters are live too: its
+# replicas get them as their own user_config (lora.adapters, see model_override).
+LIVE_MODEL_FIELDS: dict[str, Any] = {
+    "replicas": True,
+    "autoscaling": True,
+    "max_ongoing_requests": True,
+    "max_queued_requests": True,
+    "description": True,
+    "lora": {"adapters"},
+}
 
 
 def autoscaling_options(scaling: AutoscalingConfig) -> dict[str, Any]:
@@ -66,18 +72,23 @@ def scaling_override(
 
 
 def model_override(model: ModelConfig) -> dict[str, Any]:
-    return {
+    override = {
         "name": deployment_name(model.name),
         **scaling_override(replicas=model.replicas, autoscaling=model.autoscaling),
         "max_ongoing_requests": model.max_ongoing_requests,
         "max_queued_requests": model.max_queued_requests,
     }
+    if model.lora is not None:
+        # Serve hands it to running replicas (FleetLLMServer.reconfigure): no restart.
+        adapters = [adapter.model_dump(mode="json") for adapter in model.lora.adapters]
+        override["user_config"] = {"adapters": adapters}
+    return override
 
 
 def model_app_args(model: ModelConfig, cluster: ClusterConfig) -> dict[str, Any]:
     """Only what shapes this model's engine, so other changes never restart it."""
     return {
-        "model": model.model_dump(mode="json", exclude=set(LIVE_MODEL_FIELDS)),
+        "model": model.model_dump(mode="json", exclude=LIVE_MODEL_FIELDS),
         "device": cluster.device,
         "env": cluster.env,
     }

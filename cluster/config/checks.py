@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import ssl
 from functools import cache
 from pathlib import Path
@@ -55,6 +56,30 @@ def check_sources_exist(config: ClusterConfig, source: str = "config") -> None:
             )
 
 
+def check_adapters(config: ClusterConfig, source: str = "config") -> None:
+    """Each local adapter folder holds a PEFT LoRA adapter the model's engine can take."""
+    for index, model in enumerate(config.models):
+        if model.lora is None:
+            continue
+        for position, adapter in enumerate(model.lora.adapters):
+            if adapter.is_remote:
+                continue
+            where = f"{source}: models[{index}] (name: {model.name}).lora.adapters[{position}]"
+            settings = Path(adapter.path).expanduser() / "adapter_config.json"
+            try:
+                rank = int(json.loads(settings.read_text())["r"])
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise ConfigError(
+                    f"{where}.path: no PEFT LoRA adapter at {adapter.path} "
+                    f"({type(error).__name__}: {error}; `fleet finetune --out` writes one)"
+                ) from None
+            if rank > model.lora.max_rank:
+                raise ConfigError(
+                    f"{where}.path: the adapter's rank {rank} exceeds "
+                    f"models[{index}].lora.max_rank ({model.lora.max_rank})"
+                )
+
+
 def check_tls_files(config: ClusterConfig, source: str = "config") -> None:
     """Each endpoint's certificate loads with its key, and a client CA bundle loads, here
     rather than as a proxy that fails to start."""
@@ -83,4 +108,5 @@ def check_config(config: ClusterConfig, source: str = "config") -> None:
     """All checks that need vLLM or the file system."""
     check_engine_arguments(config, source)
     check_sources_exist(config, source)
+    check_adapters(config, source)
     check_tls_files(config, source)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cluster.config.kubernetes import KubernetesConfig
+from cluster.config.lora import LoraConfig, adapter_model_name
 from services.auth.config import ANY, AuthConfig
 from services.embedder.config import EmbedderConfig
 from services.guardrails.check_config import JudgeCheckConfig
@@ -135,6 +136,8 @@ class ModelConfig(StrictModel):
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for this model's engine processes."""
+    lora: LoraConfig | None = None
+    """LoRA adapters served beside this model (vLLM's multi-LoRA); None serves none."""
 
     @model_validator(mode="after")
     def _one_scaling_mode(self) -> ModelConfig:
@@ -145,6 +148,12 @@ class ModelConfig(StrictModel):
     @property
     def is_zoo_model(self) -> bool:
         return self.source.startswith(ZOO_PREFIX)
+
+    @property
+    def adapter_names(self) -> list[str]:
+        """What callers name this model's adapters: ``<model>:<adapter>``."""
+        adapters = self.lora.adapters if self.lora else []
+        return [adapter_model_name(self.name, adapter.name) for adapter in adapters]
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -228,9 +237,13 @@ class ClusterConfig(StrictModel):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     """API keys and what each tenant may reach; on unless turned off here."""
 
+    def served_names(self) -> set[str]:
+        """The models and adapters callers (and routes) may name."""
+        return {name for model in self.models for name in (model.name, *model.adapter_names)}
+
     @model_validator(mode="after")
     def _tenants_name_served_things(self) -> ClusterConfig:
-        callable_names = {model.name for model in self.models} | {r.name for r in self.routes}
+        callable_names = self.served_names() | {r.name for r in self.routes}
         policies = [("defaults", self.auth.defaults)]
         policies += [(f"tenants.{name}", policy) for name, policy in self.auth.tenants.items()]
         for where, policy in policies:
@@ -275,7 +288,7 @@ class ClusterConfig(StrictModel):
 
     @model_validator(mode="after")
     def _guardrails_name_served_things(self) -> ClusterConfig:
-        models = {model.name for model in self.models}
+        models = self.served_names()
         callable_names = models | {route.name for route in self.routes}
         for key in self.guardrails.routes:
             if key not in callable_names:
@@ -295,7 +308,7 @@ class ClusterConfig(StrictModel):
 
     @model_validator(mode="after")
     def _routes_name_served_models(self) -> ClusterConfig:
-        models = {model.name for model in self.models}
+        models = self.served_names()
         seen: set[str] = set()
         for index, route in enumerate(self.routes):
             where = f"routes[{index}] (name: {route.name})"

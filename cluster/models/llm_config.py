@@ -22,11 +22,24 @@ CPU_DEFAULT_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}
 
 
 def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
-    """The vLLM engine arguments of ``model``: typed fields that are set, then extra_args."""
+    """The vLLM engine arguments of ``model``: typed fields that are set, its LoRA limits,
+    then extra_args."""
     typed = {name: getattr(model.engine, name) for name in TYPED_ENGINE_FIELDS}
     return {
         **{name: value for name, value in typed.items() if value is not None},
+        **lora_engine_kwargs(model),
         **model.engine.extra_args,
+    }
+
+
+def lora_engine_kwargs(model: ModelConfig) -> dict[str, Any]:
+    if model.lora is None:
+        return {}
+    return {
+        "enable_lora": True,
+        "max_lora_rank": model.lora.max_rank,
+        "max_loras": model.lora.max_adapters_per_batch,
+        "max_cpu_loras": model.lora.max_adapters_per_replica,
     }
 
 
@@ -89,6 +102,13 @@ def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
         },
         deployment_config=deployment_config,
         runtime_env={"env_vars": engine_env(model, cluster)},
+        # Ray Serve's multiplexing keeps each adapter on the replicas that loaded it; which
+        # adapters exist the replicas learn from their user_config (cluster.models.adapters).
+        lora_config=(
+            {"max_num_adapters_per_replica": model.lora.max_adapters_per_replica}
+            if model.lora
+            else None
+        ),
         log_engine_metrics=True,
         experimental_configs={
             INTERVAL_KEY: model.streaming.coalesce_ms,

@@ -1,5 +1,5 @@
-"""Ray Serve LLM's ``LLMServer``, extended with what operators and tests need to see and
-with llm-fleet's grouping of streamed chunks.
+"""Ray Serve LLM's ``LLMServer``, extended with what operators and tests need to see, with
+llm-fleet's grouping of streamed chunks and with LoRA adapters named in the cluster config.
 
 Ray's server exposes no count of the requests its engine is working on; we read
 it from the vLLM engine client. This module is the one place that touches those
@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from ray import serve
 from ray.serve.llm import LLMServer
 
+from cluster.config.lora import AdapterConfig
+from cluster.models.adapters import AdapterRegistry
 from cluster.models.coalescing import coalesce
 
 # The keys of ``LLMConfig.experimental_configs`` that set the grouping (the model's
@@ -31,6 +34,51 @@ def carries_text(chunk: Any) -> bool:
 
 
 class FleetLLMServer(LLMServer):
+    def _init_multiplex_loader(self, model_downloader_cls: Any = None) -> None:
+        # Ray's loader reads every adapter from one cloud bucket; ours are named in the
+        # config one by one (AdapterRegistry). Serve's multiplexing stays: it keeps each
+        # adapter on the replicas that loaded it and evicts the least recently used.
+        self._adapters = AdapterRegistry(
+            self._llm_config.model_id, self._llm_config.max_request_context_length
+        )
+        settings = self._llm_config.multiplex_config()
+        if settings is None:
+            super()._init_multiplex_loader(model_downloader_cls)
+            return
+        registry = self._adapters
+
+        # A plain function: Serve keeps its cache on the first argument of a method.
+        async def load_adapter(name: str) -> Any:
+            return await registry.resolve(name)
+
+        self._load_model = serve.multiplexed(
+            max_num_models_per_replica=settings.max_num_models_per_replica
+        )(load_adapter)
+
+    async def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Serve calls this with the model's user_config: its adapters, changed live."""
+        adapters = [AdapterConfig.model_validate(item) for item in user_config.get("adapters", [])]
+        for name in self._adapters.update(adapters):
+            await self._forget_adapter(name)
+
+    async def _forget_adapter(self, name: str) -> None:
+        # Requests already running keep their adapter's weights; new ones resolve again.
+        from vllm.entrypoints.serve.lora.protocol import UnloadLoRAAdapterRequest
+
+        registered = getattr(self.engine, "_oai_models", None)
+        if registered is not None and name in registered.lora_requests:
+            await registered.unload_lora_adapter(UnloadLoRAAdapterRequest(lora_name=name))
+
+    async def _maybe_resolve_lora_from_multiplex(self) -> None:
+        adapter = serve.get_multiplexed_model_id()
+        if not adapter:
+            return
+        loaded = await self._load_model(adapter)
+        if not self._adapters.is_current(loaded):
+            # Serve's cache still holds what the name meant before a reconfigure.
+            loaded = await self._adapters.resolve(adapter)
+        await self.engine.resolve_lora(loaded)
+
     async def unfinished_requests(self) -> int:
         """Requests the vLLM engine has accepted and not yet finished or aborted."""
         engine_client = getattr(self.engine, "_engine_client", None)

@@ -112,8 +112,14 @@ class GuardrailsConfig(Strict):
     ) -> list[GuardPolicyConfig]:
         """The policies that apply to one request: the route's first, then the tenant's,
         then those it asked for (already authorized; sorted, as their order is not the
-        caller's to choose)."""
-        base = self.routes.get(route or "") or self.routes.get(model or "") or self.default
+        caller's to choose). A LoRA adapter (``<model>:<adapter>``) not named here is
+        guarded like its base model: a fine-tune must not shed the base's guards."""
+        base = (
+            self.routes.get(route or "")
+            or self.routes.get(model or "")
+            or self.routes.get((model or "").partition(":")[0])
+            or self.default
+        )
         names = _names(base) + _names(self.tenants.get(tenant or "")) + sorted(requested)
         return [self.policy(name) for name in dict.fromkeys(names)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ray import serve
 from ray.serve.exceptions import BackPressureError
@@ -23,17 +23,25 @@ class ModelBackend(Protocol):
     ) -> AsyncGenerator[Any, None]: ...
 
 
+class ModelLocation(NamedTuple):
+    """Where a served name runs: its Ray Serve deployment and application, and for a LoRA
+    adapter the name Serve's multiplexing keys it by on the base model's replicas."""
+
+    deployment: str
+    app: str
+    adapter: str | None = None
+
+
 class ServeHandleBackend:
     """The model deployments, reached through Ray Serve handles to Ray's ``LLMServer``."""
 
-    def __init__(self, locate: Callable[[str], tuple[str, str]]) -> None:
-        """``locate`` maps a model name to its (deployment, application)."""
+    def __init__(self, locate: Callable[[str], ModelLocation]) -> None:
         self._locate = locate
         # Handles are cached: each one carries its own metrics pusher and long-poll client.
         # They use Ray Serve's gRPC transport (``_by_reference=False``): each streamed
         # message goes straight to this replica instead of through Ray's object store
         # (loadtests/README.md, "Where the time goes").
-        self._handles: dict[tuple[str, str], DeploymentHandle] = {}
+        self._handles: dict[ModelLocation, DeploymentHandle] = {}
         self._calls: dict[str, dict[int, _Call]] = {}
 
     @property
@@ -53,13 +61,17 @@ class ServeHandleBackend:
         return len(calls)
 
     def _handle(self, model: str) -> DeploymentHandle:
-        deployment, app = self._locate(model)
-        handle = self._handles.get((deployment, app))
+        location = self._locate(model)
+        handle = self._handles.get(location)
         if handle is None:
-            handle = serve.get_deployment_handle(deployment, app_name=app).options(
-                stream=True, _by_reference=False
+            handle = serve.get_deployment_handle(location.deployment, app_name=location.app)
+            handle = handle.options(
+                stream=True,
+                _by_reference=False,
+                # Serve prefers the replicas that already hold the adapter.
+                multiplexed_model_id=location.adapter or "",
             )
-            self._handles[(deployment, app)] = handle
+            self._handles[location] = handle
         return handle
 
     async def call(

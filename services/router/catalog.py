@@ -23,6 +23,8 @@ class ServedModel:
     app: str = ""
     tokenizer: str = ""
     """Where its tokenizer loads from (a local folder or a hub id)."""
+    adapter_of: str = ""
+    """For a LoRA adapter, the base model it is served with (on that model's replicas)."""
 
 
 class ModelCatalog:
@@ -49,7 +51,7 @@ class ModelCatalog:
     def card(self, name: str) -> dict[str, object]:
         """The OpenAI ``model`` object, with our serving details under ``metadata``."""
         model = self.get(name)
-        return {
+        card: dict[str, object] = {
             "id": model.name,
             "object": "model",
             "created": self._created,
@@ -62,3 +64,7 @@ class ModelCatalog:
                 "description": model.description,
             },
         }
+        if model.adapter_of:
+            # vLLM's own /v1/models names a LoRA adapter's base model the same way.
+            card["parent"] = model.adapter_of
+        return card

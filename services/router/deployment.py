@@ -31,7 +31,7 @@ from services.guardrails.factory import CheckServices
 from services.guardrails.policies import GuardPolicies
 from services.quotas.gate import ActorKeeper, QuotaGate
 from services.router.availability import watch_availability
-from services.router.backend import ServeHandleBackend
+from services.router.backend import ModelLocation, ServeHandleBackend
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.embedder_client import ServeEmbedder
@@ -166,9 +166,15 @@ class RouterDeployment:
         catalog = self._router.catalog
         return {name: catalog.get(name).app for name in catalog.names}
 
-    def _locate(self, model: str) -> tuple[str, str]:
+    def _locate(self, model: str) -> ModelLocation:
         served = self._router.catalog.get(model)
-        return served.deployment, served.app
+        return ModelLocation(
+            served.deployment, served.app, adapter=served.name if served.adapter_of else None
+        )
+
+    def served_names(self) -> list[str]:
+        """The models and adapters this replica routes to now (`fleet apply` waits on it)."""
+        return self._router.catalog.names
 
     def routing_config(self) -> dict:
         """The routes this replica applies now (operators and `apply_routes` read it)."""

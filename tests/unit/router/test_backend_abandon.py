@@ -7,7 +7,7 @@ import pytest
 from ray.serve.exceptions import RequestCancelledError
 
 from services.errors import RetryableError
-from services.router.backend import ServeHandleBackend
+from services.router.backend import ModelLocation, ServeHandleBackend
 from tests.unit.router.test_core import chat
 
 
@@ -39,7 +39,7 @@ class _Handle:
 
 
 async def test_abandoned_calls_fail_with_the_reason_and_are_no_longer_counted() -> None:
-    backend = ServeHandleBackend(lambda model: ("model-alpha", "model-alpha"))
+    backend = ServeHandleBackend(lambda model: ModelLocation("model-alpha", "model-alpha"))
     backend._handle = lambda model: _Handle()  # type: ignore[method-assign]
 
     async def first_item() -> Any:
