@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cluster.cli.adapters import adapters_app
 from cluster.cli.failure import fail
+from cluster.cli.finetune import finetune
 from cluster.cli.guardrails import guardrails_app
 from cluster.cli.keys import keys_app
 from cluster.cli.operations import apply, scale, status
@@ -34,11 +36,13 @@ app = typer.Typer(
 app.command()(status)
 app.command()(scale)
 app.command()(apply)
+app.command()(finetune)
 app.add_typer(zoo_app, name="zoo")
 app.add_typer(routes_app, name="routes")
 app.add_typer(guardrails_app, name="guardrails")
 app.add_typer(render_app, name="render")
 app.add_typer(keys_app, name="keys")
+app.add_typer(adapters_app, name="adapters")
 
 ConfigOption = Annotated[
     Path | None,

@@ -78,6 +78,28 @@ def check_adapters(config: ClusterConfig, source: str = "config") -> None:
                     f"{where}.path: the adapter's rank {rank} exceeds "
                     f"models[{index}].lora.max_rank ({model.lora.max_rank})"
                 )
+            trained_on = _trained_base(Path(adapter.path).expanduser(), where)
+            serves = {model.source, resolve_source(model)}
+            if trained_on is not None and not serves & set(trained_on):
+                raise ConfigError(
+                    f"{where}.path: the adapter was fine-tuned from {trained_on[0]}, "
+                    f"but this model serves {model.source}"
+                )
+
+
+def _trained_base(folder: Path, where: str) -> tuple[str, str] | None:
+    """The base model (source, folder) `fleet finetune` recorded for an adapter, if it
+    wrote the adapter; adapters from elsewhere carry no such record."""
+    from cluster.finetune.errors import ManifestError
+    from cluster.finetune.manifest import MANIFEST_FILE, load_manifest
+
+    if not (folder / MANIFEST_FILE).is_file():
+        return None
+    try:
+        base = load_manifest(folder).base
+    except ManifestError as error:
+        raise ConfigError(f"{where}.path: {error}") from None
+    return base.source, base.path
 
 
 def check_tls_files(config: ClusterConfig, source: str = "config") -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from cluster.config.schema import ClusterConfig
+from cluster.config.schema import ClusterConfig, ModelConfig
 from services.routing.config import ROUTE_KINDS, route_kind
 from services.tls_gateway.config import TlsConfig
 
@@ -81,6 +81,11 @@ def load_config(path: Path | str | None = None) -> ClusterConfig:
         text = config_path.read_text()
     except OSError as error:
         raise ConfigError(f"{config_path}: cannot read: {error.strerror}") from error
+    return config_from_text(text, config_path)
+
+
+def config_from_text(text: str, config_path: Path) -> ClusterConfig:
+    """Validate ``text`` as the content of the file at ``config_path``."""
     config = parse_config(text, str(config_path))
     return _anchor_relative_paths(config, config_path.resolve().parent)
 
@@ -94,13 +99,23 @@ def _anchor_relative_paths(config: ClusterConfig, base: Path) -> ClusterConfig:
         http = http.model_copy(update={"tls": _anchored_files(http.tls, base)})
     if grpc.tls is not None:
         grpc = grpc.model_copy(update={"tls": _anchored_files(grpc.tls, base)})
-    models = [
-        model.model_copy(update={"source": str((base / model.source).resolve())})
-        if model.source.startswith(("./", "../"))
-        else model
-        for model in config.models
-    ]
+    models = [_anchored_model(model, base) for model in config.models]
     return config.model_copy(update={"models": models, "auth": auth, "http": http, "grpc": grpc})
+
+
+def _anchored_model(model: ModelConfig, base: Path) -> ModelConfig:
+    if model.source.startswith(("./", "../")):
+        model = model.model_copy(update={"source": str((base / model.source).resolve())})
+    if model.lora is None:
+        return model
+    # An adapter folder written next to the config (`fleet finetune --out adapters/x`).
+    adapters = [
+        adapter
+        if adapter.is_remote or Path(adapter.path).expanduser().is_absolute()
+        else adapter.model_copy(update={"path": str((base / adapter.path).resolve())})
+        for adapter in model.lora.adapters
+    ]
+    return model.model_copy(update={"lora": model.lora.model_copy(update={"adapters": adapters})})
 
 
 def _anchored_files(tls: TlsConfig, base: Path) -> TlsConfig:

@@ -247,6 +247,7 @@ def list_models_response(cards: Iterable[Mapping[str, Any]]) -> fleet_pb2.ListMo
                 aliases=metadata.get("aliases") or [],
                 created=card.get("created") or 0,
                 description=metadata.get("description") or "",
+                parent=card.get("parent") or "",
             )
         )
     return fleet_pb2.ListModelsResponse(models=models)

@@ -158,4 +158,5 @@ def model_info(message: fleet_pb2.ModelInfo) -> ModelInfo:
         aliases=tuple(message.aliases),
         created=message.created,
         description=message.description,
+        parent=message.parent,
     )

@@ -81,3 +81,5 @@ class ModelInfo:
     aliases: tuple[str, ...] = ()
     created: int = 0
     description: str = ""
+    parent: str = ""
+    """For a LoRA adapter: its base model."""

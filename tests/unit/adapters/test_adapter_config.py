@@ -75,12 +75,15 @@ def test_bad_lora_settings_name_the_field(lora: str, message: str) -> None:
 
 def test_the_engine_gets_vllm_multi_lora_limits() -> None:
     model = CONFIG.model("base")
-    assert engine_kwargs(model).items() >= {
-        "enable_lora": True,
-        "max_lora_rank": 8,
-        "max_loras": 4,
-        "max_cpu_loras": 16,
-    }.items()
+    assert (
+        engine_kwargs(model).items()
+        >= {
+            "enable_lora": True,
+            "max_lora_rank": 8,
+            "max_loras": 4,
+            "max_cpu_loras": 16,
+        }.items()
+    )
     assert "enable_lora" not in engine_kwargs(CONFIG.model("other"))
     llm_config = to_llm_config(model, CONFIG)
     assert llm_config.lora_config.max_num_adapters_per_replica == 16
@@ -171,3 +174,12 @@ def test_local_adapters_are_checked_before_deploying(tmp_path: Path) -> None:
         check_adapters(parse_config(_with_adapters({"name": "a", "path": missing})), "c.yaml")
     # Remote adapters are the replicas' to download.
     check_adapters(parse_config(_with_adapters({"name": "a", "path": "gs://b/a"})), "c.yaml")
+
+
+def test_a_relative_adapter_folder_is_next_to_the_config_file(tmp_path: Path) -> None:
+    from cluster.config import load_config
+
+    config_file = tmp_path / "cluster.yaml"
+    config_file.write_text(_with_adapters({"name": "a", "path": "adapters/a"}))
+    adapter = load_config(config_file).model("base").lora.adapters[0]
+    assert adapter.path == str(tmp_path / "adapters" / "a")

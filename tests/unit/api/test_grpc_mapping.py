@@ -240,6 +240,7 @@ def test_list_models_response_from_model_cards() -> None:
             "metadata": {"source": "zoo:a", "description": "tiny qwen2", "aliases": ["chat"]},
         },
         {"id": "beta", "owned_by": "llm-fleet", "max_model_len": None},
+        {"id": "alpha:tuned", "root": "/adapters/tuned", "parent": "alpha"},
     ]
 
     response = grpc_mapping.list_models_response(cards)
@@ -254,6 +255,7 @@ def test_list_models_response_from_model_cards() -> None:
         description="tiny qwen2",
     )
     assert response.models[1].max_model_len == 0
+    assert (response.models[2].parent, response.models[2].source) == ("alpha", "/adapters/tuned")
 
 
 # -- streams ------------------------------------------------------------------------------
