@@ -13,7 +13,10 @@ import pytest
 
 from cluster.config.lora import AdapterConfig
 from cluster.config.schema import ClusterConfig, deployment_name
+from cluster.finetune.base import resolve_base
+from cluster.finetune.data import load_data
 from cluster.finetune.options import FinetuneOptions
+from cluster.finetune.remote import finetune_on_cluster
 from cluster.finetune.trainer import finetune
 from cluster.rollout import apply_config, plan_config
 from cluster.zoo import zoo_path
@@ -169,3 +172,15 @@ def test_adapters_come_and_go_under_streaming_load_without_failing_a_request(
     assert load.problems == []
     assert load.completed > 4
     assert _replica_ids() == before
+
+
+def test_a_fine_tune_runs_as_a_ray_task_on_the_cluster(
+    cluster: RunningCluster, tmp_path: Path
+) -> None:
+    data = load_data(write_status_data(tmp_path / "status.jsonl"))
+    options = FinetuneOptions(**STATUS_OPTIONS)  # type: ignore[arg-type]
+    out = tmp_path / "remote"
+    manifest = finetune_on_cluster(data, resolve_base(f"zoo:{BASE}"), out, options)
+    assert (out / "adapter_model.safetensors").is_file()
+    assert manifest.base.source == f"zoo:{BASE}"
+    assert manifest.training.final_loss < manifest.training.first_epoch_loss / 2
