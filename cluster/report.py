@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.config.lora import adapter_model_name
 from cluster.config.schema import ClusterConfig, ModelConfig
 from cluster.models.llm_config import placement_bundles
 from cluster.serve_config import MODEL_IMPORT_PATH
@@ -44,6 +45,8 @@ class ModelStatus:
     ongoing_requests: int | None
     """Calls the router replicas have in flight to this model; None if they did not answer."""
     message: str = ""
+    adapters: list[str] = field(default_factory=list)
+    """The LoRA adapters its replicas serve, as callers name them (``<model>:<adapter>``)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ def model_status(application: dict[str, Any], ongoing: dict[str, int] | None) ->
         nodes=sorted({r["node_ip"] for r in deployment.get("replicas", []) if r.get("node_ip")}),
         ongoing_requests=None if ongoing is None else ongoing.get(name, 0),
         message=deployment.get("message") or application.get("message") or "",
+        adapters=[
+            adapter_model_name(name, adapter["name"])
+            for adapter in (override.get("user_config") or {}).get("adapters") or []
+        ],
     )
 
 

@@ -81,6 +81,8 @@ def status_lines(status: FleetStatus) -> list[str]:
     )
     lines += [_model_line(model) for model in status.models]
     for model in status.models:
+        if model.adapters:
+            lines.append(f"  + {model.name} adapters: {', '.join(model.adapters)}")
         if model.message and model.status != "HEALTHY":
             lines.append(f"  ! {model.name}: {model.message}")
     lines.append("")

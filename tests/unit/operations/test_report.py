@@ -13,7 +13,10 @@ models:
     engine: {tensor_parallel_size: 2}
     autoscaling: {min_replicas: 1, max_replicas: 3, target_ongoing_requests: 4}
     resources: {cpus_per_worker: 2, custom: {pool-a: 1}}
-  - {name: small, source: org/small, replicas: 2}
+  - name: small
+    source: org/small
+    replicas: 2
+    lora: {adapters: [{name: tuned, path: /adapters/tuned}]}
 routes:
   - name: ab
     variants:
@@ -105,3 +108,10 @@ def test_serve_status_enums_read_as_their_names() -> None:
     )
     moe = fleet_status(details, routes=[], ongoing=None).models[0]
     assert moe.status == "HEALTHY" and type(moe.status) is str
+
+
+def test_a_models_adapters_are_listed() -> None:
+    report = fleet_status(_details(), routes=[], ongoing={})
+    moe, small = report.models
+    assert (moe.adapters, small.adapters) == ([], ["small:tuned"])
+    assert "  + small adapters: small:tuned" in status_lines(report)
