@@ -16,6 +16,7 @@ from cluster.zoo import (
     zoo_path,
     zoo_root,
 )
+from cluster.zoo.judge.evaluate import read_summary
 
 NAME_WIDTH = max(len(family.name) for family in FAMILIES)
 
@@ -55,7 +56,10 @@ def build(
     def report(result: BuildResult) -> None:
         if not quiet:
             status = "built" if result.built else "up to date"
-            typer.echo(f"{result.family.name:<{NAME_WIDTH}} {status:<11} {result.path}")
+            line = f"{result.family.name:<{NAME_WIDTH}} {status:<11} {result.path}"
+            # A fine-tuned family says how well it learned (its held-out accuracy).
+            summary = read_summary(result.path) if result.family.fine_tune else None
+            typer.echo(f"{line}  ({summary})" if summary else line)
 
     build_zoo(root, seed=seed, only=only or None, force=force, on_result=report)
 

@@ -2,7 +2,8 @@
 
 No weights can be downloaded where llm-fleet is built and tested, so tests and the local
 cluster serve these instead: random-weight, float32 models of the real architectures, sharing
-one locally trained tokenizer, rebuilt byte-for-byte identically from a seed.
+one locally trained tokenizer, rebuilt byte-for-byte identically from a seed. One family, the
+guardrails' judge, is then fine-tuned for its job (cluster/zoo/judge), as deterministically.
 
 Importing this package is cheap; torch and transformers load on first use of build_model or
 when build_zoo actually has to build something.

@@ -26,6 +26,7 @@ from transformers import (
 from transformers.utils import logging as transformers_logging
 
 from cluster.zoo.families import COMMON_SHAPE, ZooFamily
+from cluster.zoo.recipes import run_recipe
 from cluster.zoo.tokenizer import SPECIAL_TOKENS, build_tokenizer
 from cluster.zoo.weights import derive_seed, mute_output_rows, randomise
 
@@ -117,7 +118,8 @@ def build_model(
 
     `out_dir` is created if needed and should be empty: every file in it is returned.
 
-    `tokenizer` lets build_zoo train the shared tokenizer once for all families.
+    `tokenizer` lets build_zoo train the shared tokenizer once for all families. A family
+    with a fine-tune recipe is trained in place after its random checkpoint is written.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,4 +137,6 @@ def build_model(
     config.save_pretrained(out_dir)
     _generation_config(tokenizer).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    if spec.fine_tune is not None:
+        run_recipe(spec.fine_tune, out_dir, weights_seed)
     return sorted(path for path in out_dir.iterdir() if path.is_file())

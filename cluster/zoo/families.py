@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from cluster.zoo.judge.recipe import JUDGE_RECIPE
+from cluster.zoo.recipes import FineTuneRecipe
+
 # vLLM's CPU attention kernels only accept some head sizes: 16 was rejected on this machine,
 # 64 works (PLATFORM.md). 4 heads x 64 = hidden 256; 2 KV heads keep grouped-query attention
 # (the real models' layout) in the code path, and 2 KV heads split evenly for TP=2.
@@ -45,7 +48,8 @@ def _llama_31() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ZooFamily:
-    """One generated checkpoint: a tiny, random-weight model of a real architecture."""
+    """One generated checkpoint: a tiny, random-weight model of a real architecture (trained
+    afterwards if it names a fine-tune recipe)."""
 
     name: str
     # The class name vLLM dispatches on (config.json "architectures").
@@ -57,6 +61,9 @@ class ZooFamily:
     # Family-specific config fields, applied over COMMON_SHAPE and the tokenizer's ids.
     config: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
+    # Trains the random checkpoint for a job once it is written (see recipes.py); part of
+    # the spec digest, so a new recipe version rebuilds the family.
+    fine_tune: FineTuneRecipe | None = None
 
 
 FAMILIES: tuple[ZooFamily, ...] = (
@@ -127,10 +134,11 @@ FAMILIES: tuple[ZooFamily, ...] = (
         model_type="llama",
         stands_in_for="meta-llama/Llama-Guard-3-8B",
         # Llama Guard 3 is a Llama 3.1 8B fine-tuned to classify; the judge guard check asks
-        # it with Llama Guard's own prompt. Its random weights answer noise until the
-        # customization loop fine-tunes it.
+        # it with Llama Guard's own prompt. The build fine-tunes this one on a labelled set
+        # of such prompts (cluster/zoo/judge), so that its verdicts are mostly right.
         config=_llama_31(),
-        summary="dense GQA decoder, the guardrails' safety judge",
+        summary="dense GQA decoder, the guardrails' safety judge (fine-tuned)",
+        fine_tune=JUDGE_RECIPE,
     ),
     ZooFamily(
         name="tiny-gemma",

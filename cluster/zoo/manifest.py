@@ -34,7 +34,12 @@ def file_sha256(path: Path) -> str:
 
 def spec_digest(family: ZooFamily) -> str:
     """A fingerprint of everything in the spec that shapes the checkpoint."""
-    spec = {"common": dict(COMMON_SHAPE), "family": asdict(family)}
+    described = asdict(family)
+    # Only fine-tuned families name a recipe: the others keep the digest (and so the
+    # verified builds) they had before recipes existed.
+    if described["fine_tune"] is None:
+        del described["fine_tune"]
+    spec = {"common": dict(COMMON_SHAPE), "family": described}
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

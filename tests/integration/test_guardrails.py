@@ -2,7 +2,9 @@
 
 Random-weight models write noise, but greedy decoding writes the *same* noise every time:
 the tests read a model's answer once unguarded, then guard the same request with a pattern
-taken from that answer, so the engine really produces the text the guard must catch.
+taken from that answer, so the engine really produces the text the guard must catch. The
+judge (tiny-llama-guard) is the exception: the zoo build fine-tunes it, so its verdicts are
+real.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tests.integration.conftest import (
     model_replica_ids,
     wait_for_idle_engine,
 )
+from tests.support.judge_prompts import SAFE_PROMPT, UNSAFE_CATEGORY, UNSAFE_PROMPT
 
 # The rules route sends a short plain prompt to its default model, LONG_GENERATION_MODEL:
 # the guarded name, while the model's own name stays unguarded for reading its answer.
@@ -68,8 +71,8 @@ def with_guardrails(cluster: RunningCluster, guardrails: dict) -> None:
 @pytest.fixture(scope="module")
 def guarded(cluster: RunningCluster, answer: str) -> Iterator[str]:
     """A policy on the rules route: PII and a pattern from the model's own answer redacted
-    both ways, injections blocked; a judge (a served model standing in for Llama Guard)
-    flags, failing open since its verdicts are noise."""
+    both ways, injections blocked; on the A/B route, a judge (the zoo's fine-tuned stand-in
+    for Llama Guard) blocks what it rates unsafe."""
     piece = middle_piece(answer)
     early = answer[4:10]
     replicas_before = model_replica_ids()
@@ -111,7 +114,7 @@ def guarded(cluster: RunningCluster, answer: str) -> Iterator[str]:
                             "type": "judge",
                             "model": "tiny-llama-guard",
                             "on": "input",
-                            "action": "flag",
+                            "action": "block",
                             "fail": "open",
                             "timeout_ms": 30_000,
                         }
@@ -276,19 +279,35 @@ def test_a_blocked_grpc_stream_ends_with_invalid_argument_and_content_filter(
     assert metadata["fleet-guardrail-direction"] == "output"
 
 
-def test_a_judge_model_rates_the_prompt_and_its_noise_fails_open(
-    cluster: RunningCluster, guarded: str
-) -> None:
-    body = {"model": "chat-ab", "messages": [{"role": "user", "content": "hello"}]}
+def judged_chat(cluster: RunningCluster, content: str) -> httpx.Response:
+    """A chat request on the judged route (its judge reads the prompt before any model)."""
+    body = {"model": "chat-ab", "messages": [{"role": "user", "content": content}]}
     body["max_tokens"] = 2
-    response = httpx.post(
+    return httpx.post(
         f"{cluster.endpoints.http}/chat/completions",
         json=body,
         headers=cluster.headers(),
         timeout=90,
     )
+
+
+def test_the_judge_blocks_an_unsafe_prompt_naming_its_category(
+    cluster: RunningCluster, guarded: str
+) -> None:
+    response = judged_chat(cluster, UNSAFE_PROMPT)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "guardrail_violation"
+    assert (error["guardrail_check"], error["guardrail_category"]) == ("judge", UNSAFE_CATEGORY)
+    assert "pipe bomb" not in response.text
+
+
+def test_the_judge_lets_a_safe_prompt_through(cluster: RunningCluster, guarded: str) -> None:
+    response = judged_chat(cluster, SAFE_PROMPT)
     assert response.status_code == 200, response.text
-    report = response.json()["fleet"]["guardrails"]["input"]
-    # A random-weight judge answers noise: either it parses (a flag) or it fails open.
-    judged = report["flagged"] + [f["check"] for f in report["failed_checks"]]
-    assert any(entry.startswith("judge") for entry in judged), report
+    report = response.json()["fleet"]["guardrails"]
+    assert report["policies"] == ["judged"]
+    # The judge answered (no failure to fail open on) and found nothing.
+    judged = report["input"]["flagged"] + [f["check"] for f in report["input"]["failed_checks"]]
+    assert not any(entry.startswith("judge") for entry in judged), report
+    assert not report["input"]["blocked"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -54,3 +55,13 @@ def test_path(tmp_path: Path) -> None:
     result = runner.invoke(zoo_app, ["path", "tiny-qwen2", "--root", str(tmp_path)])
     assert result.exit_code == 0
     assert result.output.strip() == str(tmp_path / "tiny-qwen2")
+
+
+def test_build_reports_the_judges_held_out_accuracy(zoo_root: Path, tmp_path: Path) -> None:
+    shutil.copytree(zoo_root / "tiny-llama-guard", tmp_path / "tiny-llama-guard")
+    result = runner.invoke(
+        zoo_app, ["build", "--root", str(tmp_path), "--only", "tiny-llama-guard"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    assert "safe/unsafe" in result.output and "held-out prompts" in result.output
