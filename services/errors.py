@@ -16,11 +16,20 @@ class FleetError(Exception):
 
     http_status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
     openai_type: str = "internal_error"
+    retry_after_s: float | None = None
+    """When the same request may pass again (HTTP ``Retry-After``); None when unknown."""
 
     def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+
+    @property
+    def retry_after_header(self) -> str | None:
+        """HTTP's ``Retry-After``: whole seconds, rounded up (never 0: that invites a storm)."""
+        if self.retry_after_s is None:
+            return None
+        return str(max(1, math.ceil(self.retry_after_s)))
 
     def details(self) -> dict[str, str]:
         """Machine-readable facts beside the message: extra fields of the OpenAI error
@@ -97,11 +106,6 @@ class QuotaExceededError(ClientError):
     def details(self) -> dict[str, str]:
         return {"quota": self.limit, "retry_after_s": f"{self.retry_after_s:.1f}"}
 
-    @property
-    def retry_after_header(self) -> str:
-        """HTTP's ``Retry-After``: whole seconds, rounded up (never 0: that invites a storm)."""
-        return str(max(1, math.ceil(self.retry_after_s)))
-
 
 class GuardViolation(ClientError):
     """A guardrail check blocked the prompt or the completion. Carries the check and the
@@ -143,11 +147,32 @@ class RetryableError(ServerError):
     openai_type = "service_unavailable"
 
 
+class ReplicaLostError(RetryableError):
+    """A model replica (or its engine) failed before it sent anything: the router retries the
+    request on the model's other replicas, then down the route's fallbacks."""
+
+
+class StreamInterruptedError(RetryableError):
+    """A model replica failed after the answer had started: what was sent stands, the rest
+    never comes. Never retried (the caller has part of an answer); ends the stream in-band."""
+
+    def details(self) -> dict[str, str]:
+        return {"finish_reason": "abort"}
+
+
 class OverloadedError(RetryableError):
-    """Back-pressure: too many requests in flight."""
+    """Back-pressure: too many requests in flight. Refused before any engine work, so the
+    caller may retry at once elsewhere or here after ``retry_after_s``."""
 
     http_status = HTTPStatus.TOO_MANY_REQUESTS
     openai_type = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def details(self) -> dict[str, str]:
+        return {"retry_after_s": f"{self.retry_after_s:.1f}"}
 
 
 class DeadlineExceededError(FleetError):

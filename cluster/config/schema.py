@@ -129,9 +129,11 @@ class ModelConfig(StrictModel):
     autoscaling: AutoscalingConfig | None = None
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 64
     """Requests one replica takes at once before Ray Serve queues at the caller."""
-    max_queued_requests: Annotated[int, Field(ge=-1)] = -1
-    """Requests queued per caller beyond that before new ones are refused as overload
-    (HTTP 429, gRPC RESOURCE_EXHAUSTED); -1 queues without limit."""
+    max_queued_requests: Annotated[int, Field(ge=-1)] = 64
+    """Requests queued per caller (router replica) beyond that before new ones are refused
+    at once as overload (HTTP 429 + Retry-After, gRPC RESOURCE_EXHAUSTED), before any
+    engine work; -1 queues without limit (Ray Serve's default), which turns overload into
+    ever longer waits and timeouts."""
     resources: ResourceConfig = Field(default_factory=ResourceConfig)
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     env: dict[str, str] = Field(default_factory=dict)
@@ -199,6 +201,9 @@ class RouterConfig(StrictModel):
     first_token_timeout_s: Annotated[float, Field(gt=0)] = 60
     """Seconds one model may take to send its first item before the next in the route's
     chain is tried (queueing included)."""
+    replica_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    """Times a request goes to the same model again when a replica failed before sending
+    anything (Ray Serve picks another replica, or the restarted one), before fallbacks."""
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     """When a model that keeps failing is skipped, and for how long."""
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
@@ -326,6 +331,7 @@ class ClusterConfig(StrictModel):
             routes=self.routes,
             max_attempts=self.router.max_attempts,
             first_token_timeout_s=self.router.first_token_timeout_s,
+            replica_retries=self.router.replica_retries,
             circuit_breaker=self.router.circuit_breaker,
         )
 

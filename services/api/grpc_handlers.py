@@ -32,8 +32,9 @@ from services.auth.access import (
     requested_guard_policies,
 )
 from services.auth.credentials import AUTHORIZATION_METADATA, TENANT_METADATA
-from services.errors import GuardViolation, NotFoundError
+from services.errors import GuardViolation, NotFoundError, StreamInterruptedError
 from services.router.core import Router
+from services.router.deadlines import TIMEOUT_HEADER, parse_timeout_ms
 
 # What Ray Serve's gRPC proxy registers (import paths of generated add_*_to_server functions).
 GRPC_SERVICER_FUNCTIONS = [
@@ -75,6 +76,12 @@ def guard_policies(context: CallContext) -> tuple[str, ...]:
     return requested_guard_policies(values)
 
 
+def timeout_s(context: CallContext) -> float | None:
+    """The caller's deadline from ``x-fleet-timeout-ms`` metadata (gRPC's own deadline stops
+    at Ray's proxy; FleetClient sends both)."""
+    return parse_timeout_ms(dict(context.invocation_metadata()).get(TIMEOUT_HEADER))
+
+
 async def _events(
     router: Router,
     request: fleet_pb2.GenerateRequest,
@@ -84,7 +91,7 @@ async def _events(
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     """Deltas as the engine produces them, then the end event (TTFT measured from arrival)."""
     body, hints = to_openai_request(request, stream=True)
-    hints = replace(hints, guard_policies=guard_policies(context))
+    hints = replace(hints, guard_policies=guard_policies(context), timeout_s=timeout_s(context))
     stream = await router.generate_stream(body, hints, caller=caller, transport="grpc")
     translator = StreamTranslator(stream.decision, request.request_id or f"fleet-{uuid.uuid4()}")
     first_token_ms: float | None = None
@@ -118,15 +125,18 @@ async def generate_stream(
         async with aclosing(_events(router, request, caller, started, context)) as events:
             async for event in events:
                 yield event
-    except GuardViolation as violation:
+    except (GuardViolation, StreamInterruptedError) as error:
         # Ray's proxy forwards a replica's trailing metadata (which names the check) only
-        # with a message, so a guard's block ends the stream with one: a content_filter end.
-        apply_status(context, to_grpc_status(violation))
+        # with a message, so a guard's block ends the stream with one (a content_filter
+        # end), and so does a replica lost mid-answer (an abort end).
+        apply_status(context, to_grpc_status(error))
+        reason = (
+            fleet_pb2.FINISH_REASON_CONTENT_FILTER
+            if isinstance(error, GuardViolation)
+            else fleet_pb2.FINISH_REASON_ABORT
+        )
         yield fleet_pb2.GenerateStreamResponse(
-            end=fleet_pb2.StreamEnd(
-                finish_reason=fleet_pb2.FINISH_REASON_CONTENT_FILTER,
-                request_id=request.request_id,
-            )
+            end=fleet_pb2.StreamEnd(finish_reason=reason, request_id=request.request_id)
         )
     except Exception as error:
         end_call(context, error)

@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.errors import (
     FleetError,
     InvalidRequestError,
-    QuotaExceededError,
     ServerError,
     to_openai_error,
 )
@@ -25,7 +24,7 @@ def error_response(error: FleetError) -> JSONResponse:
     headers = {}
     if error.http_status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="llm-fleet"'
-    if isinstance(error, QuotaExceededError):
+    if error.retry_after_header is not None:
         headers["Retry-After"] = error.retry_after_header
     return JSONResponse(to_openai_error(error), status_code=int(error.http_status), headers=headers)
 

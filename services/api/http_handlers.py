@@ -24,6 +24,7 @@ from services.auth.access import (
 from services.auth.credentials import TENANT_METADATA
 from services.errors import (
     ClientError,
+    DeadlineExceededError,
     FleetError,
     InvalidRequestError,
     ModelNotFoundError,
@@ -31,6 +32,7 @@ from services.errors import (
     to_openai_error,
 )
 from services.router.core import Router
+from services.router.deadlines import TIMEOUT_HEADER, parse_timeout_ms
 from services.router.requests import ChatCompletionRequest, CompletionRequest, OpenAIRequest
 from services.router.types import RouteDecision, RoutingHints
 
@@ -79,6 +81,7 @@ def routing_hints(request: Request, body: OpenAIRequest, caller: Caller) -> Rout
         tenant=caller.tenant,
         labels=request_labels(request),
         guard_policies=requested_guard_policies(request.headers.getlist(GUARD_POLICY_HEADER)),
+        timeout_s=parse_timeout_ms(request.headers.get(TIMEOUT_HEADER)),
     )
 
 
@@ -166,8 +169,10 @@ async def _end_with_error_event(chunks: AsyncGenerator[str, None]) -> AsyncItera
             async for chunk in chunks:
                 yield chunk
     except Exception as error:
-        if isinstance(error, ClientError):
+        if isinstance(error, ClientError | DeadlineExceededError):
             logger.info("stream ended by %s", type(error).__name__)
+        elif isinstance(error, FleetError):
+            logger.warning("stream ended by %s: %s", type(error).__name__, error.message)
         else:
             logger.exception("stream failed after it started")
         fleet_error = error if isinstance(error, FleetError) else ServerError(str(error))

@@ -11,7 +11,7 @@ import grpc.aio
 from fleet.v1 import fleet_pb2
 
 from services.client import convert
-from services.client.base import ClientBase, Metadata
+from services.client.base import ClientBase, Metadata, with_timeout
 from services.client.closing import AsyncClosing
 from services.client.convert import GenerateArgs
 from services.client.errors import FleetClientError
@@ -136,7 +136,10 @@ class AsyncFleetClient(ClientBase[grpc.aio.Channel], AsyncClosing):
         call_metadata = self._call_metadata(metadata)
         while True:
             try:
-                return await method(request, timeout=attempts.timeout_s(), metadata=call_metadata)
+                timeout_s = attempts.timeout_s()
+                return await method(
+                    request, timeout=timeout_s, metadata=with_timeout(call_metadata, timeout_s)
+                )
             except grpc.RpcError as error:
                 await asyncio.sleep(attempts.backoff_s(error, produced_anything=False))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -14,6 +15,10 @@ from services.client.retry import Deadline, RetryPolicy, resolve_policy
 
 Metadata = Sequence[tuple[str, str]]
 API_KEY_ENV = "FLEET_API_KEY"
+# Each call's deadline, again as metadata: gRPC's own stops at Ray Serve's proxy, and the
+# server ends the call itself when this passes (services/router/deadlines.py).
+TIMEOUT_METADATA = "x-fleet-timeout-ms"
+_MAX_TIMEOUT_MS = 86_400_000
 # grpc.Channel for the blocking client, grpc.aio.Channel for the asyncio one.
 Channel = TypeVar("Channel")
 
@@ -74,7 +79,17 @@ class ClientBase(Generic[Channel]):
 
         def start(attempt_timeout_s: float | None) -> Any:
             return self._stub.GenerateStream(
-                request, timeout=attempt_timeout_s, metadata=call_metadata
+                request,
+                timeout=attempt_timeout_s,
+                metadata=with_timeout(call_metadata, attempt_timeout_s),
             )
 
         return start
+
+
+def with_timeout(metadata: Metadata, timeout_s: float | None) -> tuple[tuple[str, str], ...]:
+    """``metadata`` plus the attempt's deadline for the server, in whole milliseconds."""
+    if timeout_s is None:
+        return tuple(metadata)
+    timeout_ms = min(_MAX_TIMEOUT_MS, max(1, math.ceil(timeout_s * 1000)))
+    return (*metadata, (TIMEOUT_METADATA, str(timeout_ms)))

@@ -10,7 +10,7 @@ import grpc
 from fleet.v1 import fleet_pb2
 
 from services.client import convert
-from services.client.base import ClientBase, Metadata
+from services.client.base import ClientBase, Metadata, with_timeout
 from services.client.closing import Closing
 from services.client.convert import GenerateArgs
 from services.client.errors import FleetClientError
@@ -129,7 +129,10 @@ class FleetClient(ClientBase[grpc.Channel], Closing):
         call_metadata = self._call_metadata(metadata)
         while True:
             try:
-                return method(request, timeout=attempts.timeout_s(), metadata=call_metadata)
+                timeout_s = attempts.timeout_s()
+                return method(
+                    request, timeout=timeout_s, metadata=with_timeout(call_metadata, timeout_s)
+                )
             except grpc.RpcError as error:
                 time.sleep(attempts.backoff_s(error, produced_anything=False))
 

@@ -11,7 +11,13 @@ from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 
-from services.errors import FleetError, OverloadedError, RetryableError
+from services.errors import (
+    FleetError,
+    OverloadedError,
+    ReplicaLostError,
+    RetryableError,
+    StreamInterruptedError,
+)
 from services.router.requests import Endpoint, OpenAIRequest
 
 
@@ -113,8 +119,13 @@ class ServeHandleBackend:
                 raise RetryableError(
                     f"model '{model}' is unavailable: {call.lost_reason}"
                 ) from None
-            if started or isinstance(error, FleetError):
+            if isinstance(error, FleetError):
                 raise
+            if started:
+                raise StreamInterruptedError(
+                    f"model '{model}' failed mid-answer ({type(error).__name__}); "
+                    "the answer is incomplete"
+                ) from error
             raise _unavailable(model, error) from error
         finally:
             self._calls[model].pop(id(call), None)
@@ -129,7 +140,7 @@ class _Call:
         self.lost_reason: str | None = None
 
 
-def _unavailable(model: str, error: Exception) -> RetryableError:
-    # Deleted, dead or unreachable before it produced anything: the same request may
-    # succeed on another model (the router's fallbacks) or later.
-    return RetryableError(f"model '{model}' is unavailable ({type(error).__name__})")
+def _unavailable(model: str, error: Exception) -> ReplicaLostError:
+    # Dead or unreachable before it produced anything: the same request may succeed on
+    # another replica, another model (the router's fallbacks) or later.
+    return ReplicaLostError(f"model '{model}' is unavailable ({type(error).__name__})")

@@ -7,6 +7,7 @@ and telemetry hook in here, once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import replace
@@ -17,6 +18,7 @@ from services.errors import (
     DeadlineExceededError,
     ModelNotFoundError,
     OverloadedError,
+    ReplicaLostError,
     RetryableError,
     ServerError,
 )
@@ -25,6 +27,7 @@ from services.router.availability import ModelAvailability
 from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
+from services.router.deadlines import deadline_after, until, within
 from services.router.engine_errors import from_engine_error
 from services.router.facts import request_facts
 from services.router.guarding import Guardrails, GuardSession, is_chat
@@ -48,6 +51,11 @@ from services.telemetry.metrics import Metrics, NoMetrics
 from services.telemetry.request import RequestTelemetry
 from services.telemetry.spans import TracedItems, model_call_span, route_span
 from services.telemetry.tracing import captures_content
+
+logger = logging.getLogger(__name__)
+# Between a lost replica and the retry: long enough for Serve's long-poll to bring news of a
+# replacement, short against an engine's start.
+REPLICA_RETRY_BACKOFF_S = 0.25
 
 
 class Router:
@@ -169,7 +177,7 @@ class Router:
                 passed_over.append(f"{model} (circuit open)")
                 continue
             try:
-                first, items = await self._open_model(model, request)
+                first, items = await self._open_retrying(model, request)
             except ServerError as error:
                 if isinstance(error, OverloadedError):  # a full queue, not a dead model
                     self._breakers.release(model)
@@ -231,6 +239,24 @@ class Router:
     def _mirror(self, choice: RouteChoice, request: OpenAIRequest) -> None:
         if choice.shadow is not None:
             self._shadows.maybe_mirror(choice.decision.route, choice.shadow, request)
+
+    async def _open_retrying(
+        self, model: str, request: OpenAIRequest
+    ) -> tuple[Any, AsyncGenerator[Any, None]]:
+        """``_open_model``, sent again while a replica is lost before it answered: Ray Serve
+        drops a dead replica from its choices at once, so the retry lands on another one (or
+        waits for the one it restarts)."""
+        retries = self.routing.config.replica_retries
+        for attempt in range(retries + 1):
+            try:
+                return await self._open_model(model, request)
+            except ReplicaLostError as error:
+                if attempt == retries:
+                    raise
+                logger.info("retrying %s on another replica after %s", model, error.message)
+                self.stats.record_replica_retry(model)
+                await asyncio.sleep(REPLICA_RETRY_BACKOFF_S * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def _open_model(
         self, model: str, request: OpenAIRequest
@@ -335,11 +361,15 @@ class Router:
     ) -> RoutedResponse:
         """The whole answer at once (an HTTP request without ``stream``)."""
         telemetry = self._telemetry(request, transport)
+        deadline = deadline_after(hints.timeout_s)
         with telemetry.active():
-            async with self._permitted(request, hints, caller, telemetry) as (
-                request,
-                hints,
-                lease,
+            async with (
+                self._permitted(request, hints, caller, telemetry) as (
+                    request,
+                    hints,
+                    lease,
+                ),
+                within(deadline),
             ):
                 result = await self._generate(request, hints, caller, telemetry)
         body = result.body
@@ -389,16 +419,23 @@ class Router:
     ) -> RoutedStream:
         """A stream whose first chunk has arrived; its telemetry ends with its last chunk."""
         telemetry = self._telemetry(request, transport)
+        deadline = deadline_after(hints.timeout_s)
         with telemetry.active():
-            async with self._permitted(request, hints, caller, telemetry) as (
-                request,
-                hints,
-                lease,
+            async with (
+                self._permitted(request, hints, caller, telemetry) as (
+                    request,
+                    hints,
+                    lease,
+                ),
+                within(deadline),
             ):
                 stream = await self._generate_stream(request, hints, caller, telemetry)
         facts = stream.facts
         assert facts is not None
-        chunks = lease.settled_after(stream.chunks, lambda: total_tokens(facts.usage))
+        chunks: AsyncGenerator[str, None] = stream.chunks
+        if deadline is not None:
+            chunks = ClosesUnstarted(until(chunks, deadline), chunks.aclose)
+        chunks = lease.settled_after(chunks, lambda: total_tokens(facts.usage))
         return replace(stream, chunks=telemetry.observe(chunks, facts))
 
     async def _generate_stream(

@@ -46,6 +46,10 @@ class RoutingStats:
             self._fallbacks[key] += 1
             self.metrics.fallback(route=decision.route, from_model=chosen, to_model=decision.model)
 
+    def record_replica_retry(self, model: str) -> None:
+        """A request went to ``model`` again after one of its replicas failed before answering."""
+        self.metrics.replica_retry(model=model)
+
     def record_failed(self, decision: RouteDecision) -> None:
         """No model of the chain answered (counted under the first choice)."""
         self._failures[(decision.route, decision.variant, decision.model)] += 1

@@ -22,6 +22,9 @@ class RoutingHints:
     guard_policies: tuple[str, ...] = ()
     """Guard policies the request asks for on top of its route's and tenant's
     (``x-fleet-guard-policy``); its tenant must be allowed each."""
+    timeout_s: float | None = None
+    """The caller's deadline, from arrival (``x-fleet-timeout-ms``); None: only the
+    router's own limits apply."""
 
 
 Feature = Literal["tools", "json", "logprobs", "stream", "images"]

@@ -89,6 +89,10 @@ class RoutingConfig(Strict):
     """How long one model may take to send its first item before the router gives up on
     it and tries the next in the chain (a deleted or hung deployment queues requests
     forever). Queueing counts: raise it when long queues are expected."""
+    replica_retries: Annotated[int, Field(ge=0, le=5)] = 2
+    """Times a request is sent to the same model again when a replica (or its engine) failed
+    before sending anything; Ray Serve routes the retry to another replica, or to the one
+    it restarts. Then the route's fallbacks take over."""
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
 
     def referenced_models(self) -> set[str]:

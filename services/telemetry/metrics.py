@@ -68,6 +68,8 @@ class Metrics(Protocol):
 
     def fallback(self, *, route: str, from_model: str, to_model: str) -> None: ...
 
+    def replica_retry(self, *, model: str) -> None: ...
+
     def shadow(self, *, route: str, model: str, status: str) -> None: ...
 
 
@@ -81,6 +83,9 @@ class NoMetrics:
         pass
 
     def fallback(self, **labels: str) -> None:
+        pass
+
+    def replica_retry(self, **labels: str) -> None:
         pass
 
     def shadow(self, **labels: str) -> None:
@@ -132,6 +137,11 @@ class RayMetrics:
             description="Requests served by a fallback model instead of the one chosen.",
             tag_keys=("route", "from_model", "to_model"),
         )
+        self._replica_retries = Counter(
+            "llm_fleet_replica_retries",
+            description="Requests sent to a model again after a replica failed before answering.",
+            tag_keys=("model",),
+        )
         self._shadows = Counter(
             "llm_fleet_shadow_requests",
             description="Copies of requests mirrored to shadow models, by outcome.",
@@ -167,6 +177,9 @@ class RayMetrics:
 
     def fallback(self, *, route: str, from_model: str, to_model: str) -> None:
         self._fallbacks.inc(tags={"route": route, "from_model": from_model, "to_model": to_model})
+
+    def replica_retry(self, *, model: str) -> None:
+        self._replica_retries.inc(tags={"model": model})
 
     def shadow(self, *, route: str, model: str, status: str) -> None:
         self._shadows.inc(tags={"route": route, "model": model, "status": status})

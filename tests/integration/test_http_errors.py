@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import openai
 import pytest
 
-from tests.integration.conftest import RunningCluster
+from tests.integration.conftest import SMALL_QUEUE_MODEL, RunningCluster
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -85,3 +88,30 @@ def test_server_stays_up_after_errors(client: openai.OpenAI) -> None:
         model="tiny-qwen2", messages=MESSAGES, max_tokens=4, temperature=0
     )
     assert response.choices[0].message.content is not None
+
+
+def test_overload_is_429_with_retry_after_and_accepted_requests_finish(
+    cluster: RunningCluster,
+) -> None:
+    def one_call(index: int) -> httpx.Response:
+        # 100 ms apart, as in the gRPC overload test (test_grpc_control.py).
+        time.sleep(index * 0.1)
+        body = {"model": SMALL_QUEUE_MODEL, "prompt": "load", "max_tokens": 400}
+        return httpx.post(
+            f"{cluster.endpoints.http}/completions",
+            json=body,
+            headers=cluster.headers(),
+            timeout=120,
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        responses = list(pool.map(one_call, range(10)))
+    refused = [r for r in responses if r.status_code == 429]
+    assert refused, [r.status_code for r in responses]
+    assert sum(r.status_code == 200 for r in responses) >= 3
+    assert len(refused) + sum(r.status_code == 200 for r in responses) == 10
+    for response in refused:
+        assert int(response.headers["Retry-After"]) >= 1
+        error = response.json()["error"]
+        assert (error["type"], error["code"]) == ("rate_limit_exceeded", 429)
+        assert SMALL_QUEUE_MODEL in error["message"]

@@ -119,3 +119,15 @@ def test_end_call_sets_the_status_then_raises_something_ray_can_ship() -> None:
     assert "gamma" in context.details
     # Ray Serve pickles a replica's exception to its proxy; ours must survive the trip.
     assert str(pickle.loads(pickle.dumps(caught.value))) == context.details
+
+
+def test_overload_says_when_to_retry_over_both_transports() -> None:
+    from services.api.http_errors import error_response
+
+    error = OverloadedError("model 'alpha' is at capacity", retry_after_s=1.5)
+    assert dict(to_grpc_status(error).trailing_metadata)["fleet-retry-after-s"] == "1.5"
+    response = error_response(error)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    assert pickle.loads(pickle.dumps(error)).retry_after_s == 1.5
+    assert error_response(ServerError("oops")).headers.get("Retry-After") is None

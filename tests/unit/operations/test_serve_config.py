@@ -36,7 +36,7 @@ def test_scaling_is_a_deployment_override_not_a_builder_argument() -> None:
             "num_replicas": 2,
             "autoscaling_config": None,
             "max_ongoing_requests": 16,
-            "max_queued_requests": -1,
+            "max_queued_requests": 64,
         }
     ]
 

@@ -4,9 +4,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from ray.exceptions import ActorDiedError
 from ray.serve.exceptions import RequestCancelledError
 
-from services.errors import RetryableError
+from services.errors import ReplicaLostError, RetryableError, StreamInterruptedError
 from services.router.backend import ModelLocation, ServeHandleBackend
 from tests.unit.router.test_core import chat
 
@@ -54,3 +55,40 @@ async def test_abandoned_calls_fail_with_the_reason_and_are_no_longer_counted() 
             await call
     assert backend.in_flight == {}
     assert backend.abandon("alpha", "again") == 0
+
+
+class _DiesAfter:
+    """A response whose replica dies after ``items`` items."""
+
+    def __init__(self, items: int) -> None:
+        self._left = items
+
+    def cancel(self) -> None:
+        pass
+
+    def __aiter__(self) -> "_DiesAfter":
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._left == 0:
+            raise ActorDiedError()
+        self._left -= 1
+        return "data: {}\n\n"
+
+
+@pytest.mark.parametrize(("items", "error"), [(0, ReplicaLostError), (2, StreamInterruptedError)])
+async def test_a_dead_replica_is_lost_before_the_answer_and_an_interruption_after(
+    items: int, error: type[RetryableError]
+) -> None:
+    class _Dying:
+        def remote(self, request: object) -> _DiesAfter:
+            return _DiesAfter(items)
+
+    backend = ServeHandleBackend(lambda model: ModelLocation("model-alpha", "model-alpha"))
+    backend._handle = lambda model: type("H", (), {"chat": _Dying()})()  # type: ignore[method-assign]
+    received = []
+    with pytest.raises(error, match="ActorDiedError") as caught:
+        async for item in backend.call("alpha", "chat", chat()):
+            received.append(item)
+    assert len(received) == items
+    assert type(caught.value) is error

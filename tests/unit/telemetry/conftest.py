@@ -63,6 +63,7 @@ class RecordingMetrics:
     guardrail_decisions: list[dict[str, object]] = field(default_factory=list)
     fallbacks: list[dict[str, str]] = field(default_factory=list)
     shadows: list[dict[str, str]] = field(default_factory=list)
+    replica_retries: list[str] = field(default_factory=list)
 
     def request(self, record: RequestRecord) -> None:
         self.requests.append(record)
@@ -83,6 +84,9 @@ class RecordingMetrics:
 
     def fallback(self, *, route: str, from_model: str, to_model: str) -> None:
         self.fallbacks.append({"route": route, "from_model": from_model, "to_model": to_model})
+
+    def replica_retry(self, *, model: str) -> None:
+        self.replica_retries.append(model)
 
     def shadow(self, *, route: str, model: str, status: str) -> None:
         self.shadows.append({"route": route, "model": model, "status": status})
