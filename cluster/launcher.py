@@ -26,7 +26,7 @@ from cluster.serve_config import (
     http_options,
     serve_deploy_config,
 )
-from cluster.status import AppState, app_state
+from cluster.status import APP_NAME, AppState, app_state
 
 # Quiet, offline-friendly defaults for every Ray process we start.
 RAY_ENV = {
@@ -259,12 +259,22 @@ def wait_for_replicas(
         time.sleep(1)
 
 
+def drain_router() -> None:
+    """Stop the router application and wait until its replicas have finished the requests
+    they hold (up to the router's graceful_shutdown_timeout_s), with the proxies and the
+    models still up to carry them: serve.shutdown kills the proxies at once, cutting every
+    stream in flight. New requests are refused from the start."""
+    if APP_NAME in serve.status().applications:
+        serve.delete(APP_NAME, _blocking=True)
+
+
 def undeploy() -> None:
     """Stop the application and disconnect, so stopping Ray next does not alarm this driver."""
     from services.auth.registry import close_registry
     from services.quotas.gate import close_keeper
     from services.tls_gateway.gateway import close_gateway
 
+    drain_router()
     serve.shutdown()  # first: the router replicas would start the gateway again
     close_gateway()
     close_registry()

@@ -43,6 +43,7 @@ LIVE_MODEL_FIELDS: dict[str, Any] = {
     "autoscaling": True,
     "max_ongoing_requests": True,
     "max_queued_requests": True,
+    "graceful_shutdown_timeout_s": True,
     "description": True,
     "lora": {"adapters"},
 }
@@ -77,6 +78,7 @@ def model_override(model: ModelConfig) -> dict[str, Any]:
         **scaling_override(replicas=model.replicas, autoscaling=model.autoscaling),
         "max_ongoing_requests": model.max_ongoing_requests,
         "max_queued_requests": model.max_queued_requests,
+        "graceful_shutdown_timeout_s": model.graceful_shutdown_timeout_s,
     }
     if model.lora is not None:
         # Serve hands it to running replicas (FleetLLMServer.reconfigure): no restart.
@@ -120,6 +122,7 @@ def router_application(config: ClusterConfig) -> dict[str, Any]:
                 "num_replicas": router.replicas,
                 "max_ongoing_requests": router.max_ongoing_requests,
                 "max_queued_requests": router.max_queued_requests,
+                "graceful_shutdown_timeout_s": router.graceful_shutdown_timeout_s,
                 "user_config": router_user_config(config),
             }
         ],

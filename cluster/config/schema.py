@@ -134,6 +134,9 @@ class ModelConfig(StrictModel):
     at once as overload (HTTP 429 + Retry-After, gRPC RESOURCE_EXHAUSTED), before any
     engine work; -1 queues without limit (Ray Serve's default), which turns overload into
     ever longer waits and timeouts."""
+    graceful_shutdown_timeout_s: Annotated[float, Field(ge=0)] = 30
+    """How long a replica being stopped (a scale-down, `fleet down`) may take to finish the
+    requests it holds; it takes no new ones meanwhile."""
     resources: ResourceConfig = Field(default_factory=ResourceConfig)
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     env: dict[str, str] = Field(default_factory=dict)
@@ -209,6 +212,9 @@ class RouterConfig(StrictModel):
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
     max_queued_requests: Annotated[int, Field(ge=-1)] = -1
     request_timeout_s: Annotated[float, Field(gt=0)] = 600
+    graceful_shutdown_timeout_s: Annotated[float, Field(ge=0)] = 30
+    """How long `fleet down` (and a router scale-down) waits for requests in flight to
+    finish before stopping a router replica; new requests are refused meanwhile."""
 
 
 class ClusterConfig(StrictModel):

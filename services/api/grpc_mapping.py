@@ -31,6 +31,7 @@ from services.router.requests import (
     CompletionResponse,
 )
 from services.router.types import RouteDecision, RoutingHints
+from services.router.validation import MODEL_VALIDATOR_ERRORS, refused_by_validator
 
 CHAT_ROLES = ("system", "developer", "user", "assistant")
 # OpenAI's (and vLLM's) limit.
@@ -166,6 +167,9 @@ def to_openai_request(
         # Only the top-level field: deeper parts of `loc` include pydantic's union tags.
         param = proto_param(str(issue["loc"][0])) if issue["loc"] else None
         raise InvalidRequestError(f"'{param}': {issue['msg']}", param=param) from None
+    except MODEL_VALIDATOR_ERRORS as error:
+        refused = refused_by_validator(error)
+        raise InvalidRequestError(refused.message, param=proto_param(refused.param)) from None
 
 
 # -- unary responses ----------------------------------------------------------------------

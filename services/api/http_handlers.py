@@ -35,6 +35,11 @@ from services.router.core import Router
 from services.router.deadlines import TIMEOUT_HEADER, parse_timeout_ms
 from services.router.requests import ChatCompletionRequest, CompletionRequest, OpenAIRequest
 from services.router.types import RouteDecision, RoutingHints
+from services.router.validation import (
+    MODEL_VALIDATOR_ERRORS,
+    refused_by_validator,
+    validate_messages,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +55,24 @@ async def parse_body(request: Request, model_cls: type[RequestModel]) -> Request
         payload = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidRequestError(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError("the request body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise InvalidRequestError("the request body must be a JSON object")
     if not isinstance(payload.get("model"), str) or not payload["model"]:
         raise InvalidRequestError("'model' is required and must be a string", param="model")
     try:
-        return model_cls.model_validate(payload)
+        body = model_cls.model_validate(payload)
     except ValidationError as error:
         issue = error.errors()[0]
         field = ".".join(str(part) for part in issue["loc"]) or None
         raise InvalidRequestError(f"'{field}': {issue['msg']}", param=field) from None
+    except MODEL_VALIDATOR_ERRORS as error:
+        raise refused_by_validator(error) from None
+    except RecursionError:
+        raise InvalidRequestError("the request body is nested too deeply") from None
+    validate_messages(body)
+    return body
 
 
 def identify(router: Router, request: Request) -> Caller:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from vllm.exceptions import VLLMClientError, VLLMValidationError
 
 from services.errors import InvalidRequestError
 from services.router.requests import OpenAIRequest
+
+# What the engine's request serialisation (msgspec) can carry; a larger integer anywhere
+# in a request failed inside the engine, which then counted as a replica failure.
+INT_LOW, INT_HIGH = -(2**63), 2**64 - 1
+# Exceptions vLLM's request models raise from their own validators, which pydantic lets
+# through unwrapped (a wrong type there fails as AttributeError or TypeError).
+MODEL_VALIDATOR_ERRORS = (VLLMClientError, ValueError, TypeError, AttributeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,64 @@ def _given(request: OpenAIRequest, field: str) -> float | None:
     return vars(request).get(field)
 
 
+def refused_by_validator(error: Exception) -> InvalidRequestError:
+    """The client error for an exception a request model's validator raised (not pydantic's
+    ``ValidationError``): vLLM's names the parameter; others say only that a field has the
+    wrong shape (their text describes our internals, not the request)."""
+    if isinstance(error, VLLMValidationError):
+        message = str(error.args[0]) if error.args else "the request is invalid"
+        return InvalidRequestError(message, param=error.parameter)
+    if isinstance(error, VLLMClientError):
+        return InvalidRequestError(str(error))
+    return InvalidRequestError(
+        f"the request body has a field of the wrong shape ({type(error).__name__})"
+    )
+
+
+def _oversized_int(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT_LOW <= value <= INT_HIGH
+    if depth > 8:
+        return False
+    if isinstance(value, dict):
+        # Token ids as keys (``logit_bias``) are strings in JSON.
+        keys = [int(key) if isinstance(key, str) and _is_int(key) else key for key in value]
+        return any(_oversized_int(item, depth + 1) for item in [*keys, *value.values()])
+    if isinstance(value, list | tuple | set):
+        return any(_oversized_int(item, depth + 1) for item in value)
+    return False
+
+
+def _is_int(text: str) -> bool:
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    return digits.isascii() and digits.isdigit() and len(digits) < 100
+
+
+def validate_integers(request: OpenAIRequest) -> None:
+    """Raise ``InvalidRequestError`` naming the first field with an integer beyond 64 bits
+    (a seed, token ids, a logit bias)."""
+    for field, value in vars(request).items():
+        if _oversized_int(value):
+            raise InvalidRequestError(f"'{field}' holds an integer beyond 64 bits", param=field)
+
+
+def validate_messages(request: OpenAIRequest) -> None:
+    """Raise ``InvalidRequestError`` for a chat message that is not an OpenAI message
+    object: vLLM's union also admits its internal ``Message`` (``author``, no ``role``),
+    which its chat renderer then fails on as an engine error."""
+    for index, message in enumerate(vars(request).get("messages") or ()):
+        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+            field = f"messages.{index}"
+            raise InvalidRequestError(
+                f"'{field}' must be an object with a 'role' and a 'content'", param=field
+            )
+
+
 def validate_sampling(request: OpenAIRequest, max_model_len: int | None) -> None:
     """Raise ``InvalidRequestError`` naming the first out-of-range parameter."""
+    validate_integers(request)
     for bound in SAMPLING_BOUNDS:
         value = _given(request, bound.field)
         if value is not None:

@@ -51,10 +51,16 @@ class RequestRecord:
     def arm(self) -> dict[str, str]:
         return {
             "transport": self.transport,
-            "model": self.model,
-            "route": self.route,
-            "variant": self.variant,
+            "model": ascii_label(self.model),
+            "route": ascii_label(self.route),
+            "variant": ascii_label(self.variant),
         }
+
+
+def ascii_label(value: str) -> str:
+    """Ray's metrics take ASCII tag values only; the model a caller named may be any text
+    (``\u00e9`` is kept readable as ``\\xe9``)."""
+    return value.encode("ascii", "backslashreplace").decode("ascii")
 
 
 class Metrics(Protocol):

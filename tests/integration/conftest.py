@@ -336,4 +336,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "integration" in item.nodeid.split("/"):
             item.add_marker(pytest.mark.integration)
     # Stable: the rest keep their order.
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("teardown") is not None,
+            item.get_closest_marker("last") is not None,
+        )
+    )

@@ -90,7 +90,10 @@ _HOMOGLYPHS = str.maketrans(
     }
 )
 _HOMOGLYPH_CHARS = "".join(chr(code) for code in _HOMOGLYPHS)
-_MIXED_WORD = re.compile(f"\\w*[{_HOMOGLYPH_CHARS}]\\w*")
+# Whole words, tested for a look-alike afterwards (a pattern requiring one inside the word
+# is quadratic on a long word, as _LEET_TOKEN below was).
+_MIXED_WORD = re.compile(f"[\\w{_HOMOGLYPH_CHARS}]+")
+_HOMOGLYPH = re.compile(f"[{_HOMOGLYPH_CHARS}]")
 _LATIN = re.compile("[A-Za-z]")
 
 # Leetspeak, folded only in a token mixing letters with these: "mp3" becomes "mpe", which
@@ -98,7 +101,11 @@ _LATIN = re.compile("[A-Za-z]")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
-_LEET_TOKEN = re.compile(r"[A-Za-z0-9@$]*[0134579@$][A-Za-z0-9@$]*")
+# A whole run of such characters, tested for a leet character afterwards: a pattern that
+# requires one inside the run backtracks over every start of a long run (quadratic: a
+# 100k-letter prompt held the event loop for minutes).
+_LEET_TOKEN = re.compile(r"[A-Za-z0-9@$]+")
+_LEET_CHAR = re.compile(r"[0134579@$]")
 
 _LINE_BREAK_RUN = re.compile(r"\s*\n\s*")
 _SPACE_RUN = re.compile(r"[^\S\n]+")
@@ -156,11 +163,15 @@ def _decode_tag_run(match: re.Match[str]) -> str:
 
 def _fold_mixed_word(match: re.Match[str]) -> str:
     word = match.group()
+    if not _HOMOGLYPH.search(word):
+        return word
     return word.translate(_HOMOGLYPHS) if _LATIN.search(word) else word
 
 
 def _fold_leet_token(match: re.Match[str]) -> str:
     token = match.group()
+    if not _LEET_CHAR.search(token):
+        return token
     letters = sum(char.isalpha() for char in token)
     # At least half letters: "1gn0r3" is a word in disguise, "x86" or "4k" are not.
     return token.translate(_LEET) if letters * 2 >= len(token) and letters else token

@@ -37,6 +37,7 @@ def test_scaling_is_a_deployment_override_not_a_builder_argument() -> None:
             "autoscaling_config": None,
             "max_ongoing_requests": 16,
             "max_queued_requests": 64,
+            "graceful_shutdown_timeout_s": 30.0,
         }
     ]
 
