@@ -159,7 +159,7 @@ def http_options(config: ClusterConfig) -> dict[str, Any]:
 
 
 def grpc_options(config: ClusterConfig) -> dict[str, Any]:
-    from services.api.grpc_handlers import GRPC_SERVICER_FUNCTIONS
+    from services.api.grpc_decoding import GRPC_SERVICER_FUNCTIONS
 
     return {"port": config.grpc.port, "grpc_servicer_functions": GRPC_SERVICER_FUNCTIONS}
 

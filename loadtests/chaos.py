@@ -41,8 +41,7 @@ from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 from cluster.config import ClusterConfig, load_config
 from cluster.config.schema import deployment_name
 from loadtests.bench.clients import authorization
-from loadtests.bench.compare import bench_key
-from loadtests.bench.systems import LLMFleet
+from loadtests.running import running_fleet
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "chaos.yaml"
 PROMPT = "Describe the state of every replica in the cluster."
@@ -173,15 +172,18 @@ def serving_on_every_replica(model: str, replicas: int) -> bool:
     )
 
 
-async def recover_s(model: str, replicas: int, killed_at: float, timeout_s: float = 600) -> float:
-    # Serve notices a dead actor or a failed health check within seconds: wait until it has
-    # (the deployment is no longer healthy), then until it is again.
-    await asyncio.sleep(2)
-    while not serving_on_every_replica(model, replicas):
+async def recover_s(
+    model: str, replicas: int, victim: psutil.Process, killed_at: float, timeout_s: float = 600
+) -> float:
+    """Seconds from the kill until Serve has replaced the victim's replica (an engine's death
+    fails the replica's health check, and Serve replaces it too) and every replica serves."""
+    while True:
+        replaced = victim.pid not in {process.pid for process in replica_processes(model)}
+        if replaced and serving_on_every_replica(model, replicas):
+            return time.monotonic() - killed_at
         if time.monotonic() - killed_at > timeout_s:
             raise RuntimeError(f"{model} did not recover within {timeout_s:g} s")
         await asyncio.sleep(0.5)
-    return time.monotonic() - killed_at
 
 
 async def chaos(args: argparse.Namespace, config: ClusterConfig) -> dict[str, float]:
@@ -201,7 +203,7 @@ async def chaos(args: argparse.Namespace, config: ClusterConfig) -> dict[str, fl
         killed_at = time.monotonic()
         os.kill(target.pid, signal.SIGKILL)
         print(f"killed the {kind} (pid {target.pid})", file=sys.stderr, flush=True)
-        recovery[kind] = await recover_s(model.name, replicas, killed_at)
+        recovery[kind] = await recover_s(model.name, replicas, victim, killed_at)
         load.phase = f"after {kind} recovered"
         await asyncio.sleep(args.settle)
     load.running = False
@@ -232,16 +234,8 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=120.0)
     args = parser.parse_args()
     config = load_config(args.config)
-    fleet = LLMFleet(
-        name="llm-fleet", base_url=f"http://127.0.0.1:{config.http.port}/v1", config=args.config
-    )
-    with bench_key(config):
-        print(f"starting llm-fleet from {args.config} ...", file=sys.stderr, flush=True)
-        fleet.start(config.models[0].name, Path(__file__).parent / "results" / "chaos")
-        try:
-            asyncio.run(chaos(args, config))
-        finally:
-            fleet.stop()
+    with running_fleet(args.config, config, "chaos"):
+        asyncio.run(chaos(args, config))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,8 +24,7 @@ from pathlib import Path
 
 from cluster.config import ClusterConfig, load_config
 from loadtests.bench.clients import GrpcClient, OpenAIHTTPClient, RequestResult
-from loadtests.bench.compare import bench_key
-from loadtests.bench.systems import LLMFleet
+from loadtests.running import running_fleet
 from loadtests.timing import percentiles
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "overload.yaml"
@@ -136,17 +134,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     args = parser.parse_args()
     config = load_config(args.config)
-    fleet = LLMFleet(
-        name="llm-fleet", base_url=f"http://127.0.0.1:{config.http.port}/v1", config=args.config
-    )
-    log_dir = Path(__file__).parent / "results" / "overload"
-    with bench_key(config):
-        print(f"starting llm-fleet from {args.config} ...", file=sys.stderr, flush=True)
-        fleet.start(config.models[0].name, log_dir)
-        try:
-            asyncio.run(measure(args, config))
-        finally:
-            fleet.stop()
+    with running_fleet(args.config, config, "overload"):
+        asyncio.run(measure(args, config))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ and not, every fifth request cancelled after its first chunk, through the guarde
 Every 10 s it samples the resident memory (RSS) of the router replicas, the embedder (the
 guard checks' model), the HTTP/gRPC proxies and the model replicas. The first fifth of the
 run is warm-up; the check: no process grows by more than `--bound-mib` MiB from its
-post-warm-up level, and no request failed. Exit status 1 when the check fails.
+post-warm-up level, and no request failed (a guard's block is an outcome of its own, not a
+failure). Exit status 1 when the check fails.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -31,9 +33,9 @@ import psutil
 from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 
 from cluster.config import ClusterConfig, load_config
-from loadtests.bench.clients import authorization
 from loadtests.bench.compare import bench_key
-from loadtests.bench.systems import LLMFleet
+from loadtests.running import running_fleet
+from services.client.base import API_KEY_ENV
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "configs" / "local.yaml"
 SAMPLE_EVERY_S = 10.0
@@ -54,6 +56,69 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class SoakPlan:
+    """What to run: for how long, how many clients, on which names, and the memory bound."""
+
+    minutes: float
+    streams: int
+    bound_mib: float
+    models: list[str]
+    api_key: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.minutes * 60
+
+    @property
+    def warm_up_s(self) -> float:
+        """The first fifth of the run: caches, pools and arenas fill up."""
+        return self.seconds / 5
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.api_key}"),) if self.api_key else ()
+
+
+@dataclass
+class SoakReport:
+    plan: SoakPlan
+    tally: Tally
+    samples: dict[str, list[tuple[float, float]]]
+
+    def growth_mib(self) -> dict[str, float | None]:
+        return {
+            name: growth_mib(points, self.plan.warm_up_s) for name, points in self.samples.items()
+        }
+
+    def problems(self) -> list[str]:
+        """Failed requests, and serving processes (not engines) that grew past the bound."""
+        found = [f"failure: {error} x{count}" for error, count in self.tally.errors.most_common()]
+        for name, growth in sorted(self.growth_mib().items()):
+            if (
+                growth is not None
+                and name.split(":")[0] != "model"
+                and growth > self.plan.bound_mib
+            ):
+                found.append(f"{name} grew {growth:+.1f} MiB (bound {self.plan.bound_mib:g} MiB)")
+        return found
+
+    def lines(self) -> list[str]:
+        plan = self.plan
+        lines = [
+            f"{plan.minutes:g} min, {plan.streams} clients on {', '.join(plan.models)}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.tally.outcomes.items()))
+        ]
+        growth = self.growth_mib()
+        for name, points in sorted(self.samples.items()):
+            peak = max(rss for _, rss in points)
+            grew = growth[name]
+            verdict = "n/a" if grew is None else f"{grew:+7.1f} MiB after warm-up"
+            lines.append(
+                f"{name:<20} start {points[0][1]:7.1f} MiB  peak {peak:7.1f} MiB  {verdict}"
+            )
+        return lines + self.problems()
+
+
 def watched_processes() -> dict[str, psutil.Process]:
     from ray.util.state import list_actors
 
@@ -68,6 +133,17 @@ def watched_processes() -> dict[str, psutil.Process]:
     return found
 
 
+# A guard's block is the policy working, not a failure (the judge may rate a prompt unsafe).
+BLOCKED = "blocked"
+GUARD_ERROR = "guardrail_violation"
+
+
+def _http_error(status: int, payload: object) -> str:
+    error = payload.get("error", {}) if isinstance(payload, dict) else {}
+    kind = error.get("type", "") if isinstance(error, dict) else ""
+    return BLOCKED if kind == GUARD_ERROR else f"http {status} {kind}".rstrip()
+
+
 async def one_http(client: httpx.AsyncClient, base: str, model: str, rng: random.Random) -> str:
     stream, cancel = rng.random() < 0.5, rng.random() < 0.2
     body = {
@@ -78,25 +154,32 @@ async def one_http(client: httpx.AsyncClient, base: str, model: str, rng: random
     }
     if not stream:
         response = await client.post(f"{base}/chat/completions", json=body)
-        return "ok" if response.status_code == 200 else f"http {response.status_code}"
+        if response.status_code == 200:
+            return "ok"
+        return _http_error(response.status_code, response.json())
     async with client.stream("POST", f"{base}/chat/completions", json=body) as response:
         if response.status_code != 200:
-            return f"http {response.status_code}"
+            return _http_error(response.status_code, json.loads(await response.aread()))
         async for line in response.aiter_lines():
             if cancel and line.startswith("data:"):
                 return "cancelled"
-            if '"error"' in line:
-                return "stream error"
+            if line.startswith("data:") and '"error"' in line:
+                outcome = _http_error(200, json.loads(line.removeprefix("data:")))
+                return outcome if outcome == BLOCKED else f"stream {outcome}"
     return "ok"
 
 
-async def one_grpc(stub: fleet_pb2_grpc.FleetServiceStub, model: str, rng: random.Random) -> str:
+async def one_grpc(
+    stub: fleet_pb2_grpc.FleetServiceStub,
+    model: str,
+    rng: random.Random,
+    metadata: tuple[tuple[str, str], ...],
+) -> str:
     request = fleet_pb2.GenerateRequest(
         prompt=rng.choice(PROMPTS),
         sampling=fleet_pb2.SamplingParams(max_tokens=rng.randint(4, 48)),
         routing=fleet_pb2.RoutingHints(model=model),
     )
-    metadata = tuple(authorization().items())
     try:
         if rng.random() < 0.5:
             await stub.Generate(request, metadata=metadata, timeout=120)
@@ -109,29 +192,30 @@ async def one_grpc(stub: fleet_pb2_grpc.FleetServiceStub, model: str, rng: rando
                 return "cancelled"
         return "ok"
     except grpc.aio.AioRpcError as error:
-        return f"grpc {error.code().name}"
+        kind = dict(error.trailing_metadata() or ()).get("fleet-error-type", "")
+        return BLOCKED if kind == GUARD_ERROR else f"grpc {error.code().name} {kind}".rstrip()
 
 
 async def client_loop(
-    index: int, config: ClusterConfig, models: list[str], until: float, tally: Tally
+    index: int, plan: SoakPlan, http_base: str, grpc_target: str, until: float, tally: Tally
 ) -> None:
     rng = random.Random(index)
-    base = f"http://{config.http.host}:{config.http.port}/v1"
+    headers = dict(plan.metadata())
     async with (
-        httpx.AsyncClient(timeout=120, headers=authorization()) as client,
-        grpc.aio.insecure_channel(f"{config.grpc.host}:{config.grpc.port}") as channel,
+        httpx.AsyncClient(timeout=120, headers=headers) as client,
+        grpc.aio.insecure_channel(grpc_target) as channel,
     ):
         stub = fleet_pb2_grpc.FleetServiceStub(channel)
         while time.monotonic() < until:
-            model = rng.choice(models)
+            model = rng.choice(plan.models)
             try:
                 if index % 2 == 0:
-                    outcome = await one_http(client, base, model, rng)
+                    outcome = await one_http(client, http_base, model, rng)
                 else:
-                    outcome = await one_grpc(stub, model, rng)
+                    outcome = await one_grpc(stub, model, rng, plan.metadata())
             except httpx.HTTPError as error:
                 outcome = f"http {type(error).__name__}"
-            kind = outcome if outcome in ("ok", "cancelled") else "failed"
+            kind = outcome if outcome in ("ok", "cancelled", BLOCKED) else "failed"
             tally.outcomes[kind] += 1
             if kind == "failed":
                 tally.errors[outcome] += 1
@@ -159,37 +243,36 @@ def growth_mib(points: list[tuple[float, float]], warm_up_s: float) -> float | N
     return tail - head
 
 
-async def soak(args: argparse.Namespace, config: ClusterConfig) -> bool:
-    import ray
-
-    ray.init(address="auto", logging_level="ERROR")
-    models = args.models or [route.name for route in config.routes][:2] or [config.models[0].name]
-    seconds = args.minutes * 60
-    until = time.monotonic() + seconds
+async def soak(plan: SoakPlan, http_base: str, grpc_target: str) -> SoakReport:
+    """Run ``plan`` against a running cluster (``http_base`` ends in ``/v1``); Ray must be
+    initialised in this process (the memory samples find the processes through it)."""
+    until = time.monotonic() + plan.seconds
     tally = Tally()
     samples: dict[str, list[tuple[float, float]]] = defaultdict(list)
     await asyncio.gather(
         sample_memory(until, samples),
-        *(client_loop(i, config, models, until, tally) for i in range(args.streams)),
+        *(client_loop(i, plan, http_base, grpc_target, until, tally) for i in range(plan.streams)),
     )
-    warm_up_s = seconds / 5
-    print(
-        f"{args.minutes:g} min, {args.streams} clients on {', '.join(models)}: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(tally.outcomes.items()))
+    return SoakReport(plan, tally, dict(samples))
+
+
+def soak_config(args: argparse.Namespace, config: ClusterConfig) -> bool:
+    import ray
+
+    ray.init(address="auto", logging_level="ERROR", ignore_reinit_error=True)
+    models = args.models or [route.name for route in config.routes][:2] or [config.models[0].name]
+    plan = SoakPlan(args.minutes, args.streams, args.bound_mib, models, os.environ.get(API_KEY_ENV))
+    report = asyncio.run(
+        soak(
+            plan,
+            f"http://{config.http.host}:{config.http.port}/v1",
+            f"{config.grpc.host}:{config.grpc.port}",
+        )
     )
-    for error, count in tally.errors.most_common(5):
-        print(f"  failure: {error} x{count}")
-    healthy = not tally.errors
-    for name, points in sorted(samples.items()):
-        growth = growth_mib(points, warm_up_s)
-        peak = max(rss for _, rss in points)
-        verdict = "n/a" if growth is None else f"{growth:+7.1f} MiB after warm-up"
-        if growth is not None and name.split(":")[0] != "model" and growth > args.bound_mib:
-            healthy = False
-            verdict += f"  (over the {args.bound_mib:g} MiB bound)"
-        print(f"{name:<20} start {points[0][1]:7.1f} MiB  peak {peak:7.1f} MiB  {verdict}")
+    print("\n".join(report.lines()))
     if args.samples_out:
-        args.samples_out.write_text(json.dumps(samples, indent=1))
+        args.samples_out.write_text(json.dumps(report.samples, indent=1))
+    healthy = not report.problems()
     print("PASS" if healthy else "FAIL")
     return healthy
 
@@ -205,22 +288,13 @@ def main() -> None:
     parser.add_argument("--no-start", action="store_true", help="use the cluster running here")
     args = parser.parse_args()
     config = load_config(args.config)
-    with bench_key(config):
-        if args.no_start:
-            ok = asyncio.run(soak(args, config))
-        else:
-            fleet = LLMFleet(
-                name="llm-fleet",
-                base_url=f"http://127.0.0.1:{config.http.port}/v1",
-                config=args.config,
-            )
-            print(f"starting llm-fleet from {args.config} ...", file=sys.stderr, flush=True)
-            fleet.start(config.models[0].name, Path(__file__).parent / "results" / "soak")
-            try:
-                ok = asyncio.run(soak(args, config))
-            finally:
-                fleet.stop()
-    sys.exit(0 if ok else 1)
+    if args.no_start:
+        with bench_key(config):
+            healthy = soak_config(args, config)
+    else:
+        with running_fleet(args.config, config, "soak"):
+            healthy = soak_config(args, config)
+    sys.exit(0 if healthy else 1)
 
 
 if __name__ == "__main__":

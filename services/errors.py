@@ -53,6 +53,20 @@ class InvalidRequestError(ClientError):
     """A malformed body or an out-of-range parameter; ``param`` names the field."""
 
 
+class RequestTooLargeError(ClientError):
+    """The request body is larger than the router accepts; refused before it is parsed."""
+
+    http_status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    openai_type = "request_too_large"
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"the request body is larger than {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+
+    def details(self) -> dict[str, str]:
+        return {"limit_bytes": str(self.limit_bytes)}
+
+
 class NotFoundError(ClientError):
     """The named thing does not exist here."""
 

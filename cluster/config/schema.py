@@ -19,7 +19,7 @@ from services.embedder.config import EmbedderConfig
 from services.guardrails.check_config import JudgeCheckConfig
 from services.guardrails.config import GuardrailsConfig
 from services.router.breaker import CircuitBreakerConfig
-from services.routing.config import RouteConfig, RoutingConfig
+from services.routing.config import DEFAULT_MAX_REQUEST_BYTES, RouteConfig, RoutingConfig
 from services.telemetry.config import TelemetryConfig
 from services.tls_gateway.config import GrpcTlsConfig, TlsConfig
 
@@ -209,6 +209,9 @@ class RouterConfig(StrictModel):
     anything (Ray Serve picks another replica, or the restarted one), before fallbacks."""
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
     """When a model that keeps failing is skipped, and for how long."""
+    max_request_bytes: Annotated[int, Field(ge=1024)] = DEFAULT_MAX_REQUEST_BYTES
+    """The largest HTTP request body (1 MiB: a 32k-token context is ~130 kB of text); a
+    larger one gets 413 before it is read whole. gRPC keeps its own 4 MiB message limit."""
     max_ongoing_requests: Annotated[int, Field(ge=1)] = 256
     max_queued_requests: Annotated[int, Field(ge=-1)] = -1
     request_timeout_s: Annotated[float, Field(gt=0)] = 600
@@ -339,6 +342,7 @@ class ClusterConfig(StrictModel):
             first_token_timeout_s=self.router.first_token_timeout_s,
             replica_retries=self.router.replica_retries,
             circuit_breaker=self.router.circuit_breaker,
+            max_request_bytes=self.router.max_request_bytes,
         )
 
     @field_validator("models")

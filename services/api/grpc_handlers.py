@@ -17,6 +17,7 @@ from typing import Protocol
 from fleet.v1 import fleet_pb2
 from grpc_health.v1 import health_pb2
 
+from services.api.grpc_decoding import UndecodableMessage, decoded
 from services.api.grpc_mapping import (
     StreamTranslator,
     chunks_from_sse,
@@ -24,7 +25,7 @@ from services.api.grpc_mapping import (
     list_models_response,
     to_openai_request,
 )
-from services.api.grpc_status import StatusContext, apply_status, end_call, to_grpc_status
+from services.api.grpc_status import StatusContext, apply_status, to_grpc_status
 from services.auth.access import (
     GUARD_POLICY_HEADER,
     Caller,
@@ -32,15 +33,15 @@ from services.auth.access import (
     requested_guard_policies,
 )
 from services.auth.credentials import AUTHORIZATION_METADATA, TENANT_METADATA
-from services.errors import GuardViolation, NotFoundError, StreamInterruptedError
+from services.errors import (
+    FleetError,
+    GuardViolation,
+    NotFoundError,
+    StreamInterruptedError,
+)
 from services.router.core import Router
 from services.router.deadlines import TIMEOUT_HEADER, parse_timeout_ms
 
-# What Ray Serve's gRPC proxy registers (import paths of generated add_*_to_server functions).
-GRPC_SERVICER_FUNCTIONS = [
-    "fleet.v1.fleet_pb2_grpc.add_FleetServiceServicer_to_server",
-    "grpc_health.v1.health_pb2_grpc.add_HealthServicer_to_server",
-]
 FLEET_SERVICE = fleet_pb2.DESCRIPTOR.services_by_name["FleetService"].full_name
 
 
@@ -117,33 +118,41 @@ async def _events(
 
 
 async def generate_stream(
-    router: Router, request: fleet_pb2.GenerateRequest, context: CallContext
+    router: Router,
+    received: fleet_pb2.GenerateRequest | UndecodableMessage,
+    context: CallContext,
 ) -> AsyncIterator[fleet_pb2.GenerateStreamResponse]:
     started = time.perf_counter()
+    request_id = ""
     try:
+        request = decoded(received)
+        request_id = request.request_id
         caller = identify(router, context, request.routing)
         async with aclosing(_events(router, request, caller, started, context)) as events:
             async for event in events:
                 yield event
-    except (GuardViolation, StreamInterruptedError) as error:
-        # Ray's proxy forwards a replica's trailing metadata (which names the check) only
-        # with a message, so a guard's block ends the stream with one (a content_filter
-        # end), and so does a replica lost mid-answer (an abort end).
-        apply_status(context, to_grpc_status(error))
-        reason = (
-            fleet_pb2.FINISH_REASON_CONTENT_FILTER
-            if isinstance(error, GuardViolation)
-            else fleet_pb2.FINISH_REASON_ABORT
-        )
-        yield fleet_pb2.GenerateStreamResponse(
-            end=fleet_pb2.StreamEnd(finish_reason=reason, request_id=request.request_id)
-        )
     except Exception as error:
-        end_call(context, error)
+        # A failed stream ends with a StreamEnd, then its status. Ray's proxy forwards a
+        # replica's trailing metadata (the error's type, a guard's check, Retry-After) only
+        # with a message, and logs a traceback for every stream that raises instead.
+        apply_status(context, to_grpc_status(error))
+        yield fleet_pb2.GenerateStreamResponse(
+            end=fleet_pb2.StreamEnd(finish_reason=_finish_reason(error), request_id=request_id)
+        )
+
+
+def _finish_reason(error: Exception) -> fleet_pb2.FinishReason:
+    if isinstance(error, GuardViolation):
+        return fleet_pb2.FINISH_REASON_CONTENT_FILTER
+    if isinstance(error, StreamInterruptedError):
+        return fleet_pb2.FINISH_REASON_ABORT
+    return fleet_pb2.FINISH_REASON_UNSPECIFIED
 
 
 async def generate(
-    router: Router, request: fleet_pb2.GenerateRequest, context: CallContext
+    router: Router,
+    received: fleet_pb2.GenerateRequest | UndecodableMessage,
+    context: CallContext,
 ) -> fleet_pb2.GenerateResponse:
     """Unary: the engine streams underneath, so the answer can report its time to first token.
 
@@ -152,6 +161,7 @@ async def generate(
     started = time.perf_counter()
     parts: list[str] = []
     try:
+        request = decoded(received)
         caller = identify(router, context, request.routing)
         async with aclosing(_events(router, request, caller, started, context)) as events:
             async for event in events:
@@ -173,9 +183,14 @@ async def generate(
     )
 
 
-def list_models(router: Router, context: CallContext) -> fleet_pb2.ListModelsResponse:
+def list_models(
+    router: Router,
+    received: fleet_pb2.ListModelsRequest | UndecodableMessage,
+    context: CallContext,
+) -> fleet_pb2.ListModelsResponse:
     """The models and routes the caller may name."""
     try:
+        decoded(received)
         caller = identify(router, context)
     except Exception as error:
         apply_status(context, to_grpc_status(error))
@@ -184,9 +199,15 @@ def list_models(router: Router, context: CallContext) -> fleet_pb2.ListModelsRes
 
 
 def health_check(
-    request: health_pb2.HealthCheckRequest, context: StatusContext
+    received: health_pb2.HealthCheckRequest | UndecodableMessage, context: StatusContext
 ) -> health_pb2.HealthCheckResponse:
-    """The standard health protocol: "" (the server) and our service are SERVING."""
-    if request.service not in ("", FLEET_SERVICE):
-        end_call(context, NotFoundError(f"unknown service '{request.service}'", param="service"))
+    """The standard health protocol: "" (the server) and our service are SERVING. Errors set
+    the status and return, as in ``generate``."""
+    try:
+        request = decoded(received)
+        if request.service not in ("", FLEET_SERVICE):
+            raise NotFoundError(f"unknown service '{request.service}'", param="service")
+    except FleetError as error:
+        apply_status(context, to_grpc_status(error))
+        return health_pb2.HealthCheckResponse()
     return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import NoReturn, Protocol
+from typing import Protocol
 
 import grpc
 
@@ -44,6 +44,8 @@ _STATUS_BY_HTTP = {
     HTTPStatus.FORBIDDEN: grpc.StatusCode.PERMISSION_DENIED,
     HTTPStatus.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     HTTPStatus.CONFLICT: grpc.StatusCode.ABORTED,
+    # gRPC's own answer to a message over its size limit.
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
     HTTPStatus.TOO_MANY_REQUESTS: grpc.StatusCode.RESOURCE_EXHAUSTED,
     HTTPStatus.NOT_IMPLEMENTED: grpc.StatusCode.UNIMPLEMENTED,
     HTTPStatus.SERVICE_UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
@@ -108,30 +110,8 @@ def to_grpc_status(error: BaseException) -> GrpcStatus:
     return GrpcStatus(grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}")
 
 
-class CallEnded(Exception):
-    """Raised by ``end_call`` once the status is set on the context.
-
-    It holds one string so that it pickles: Ray Serve ships a replica's exception to its
-    proxy, which answers INTERNAL "Failed to deserialize exception" for ours whose
-    ``__init__`` differs from their ``args`` (``ModelNotFoundError``).
-    """
-
-
 def apply_status(context: StatusContext, status: GrpcStatus) -> None:
     context.set_code(status.code)
     context.set_details(status.details)
     if status.trailing_metadata:
         context.set_trailing_metadata(list(status.trailing_metadata))
-
-
-def end_call(context: StatusContext, error: BaseException) -> NoReturn:
-    """End a Ray Serve gRPC call (unary or stream, before or after its first message)
-    with the status for ``error``.
-
-    Ray Serve keeps a code set on its context before a raise. Returning instead only works
-    for unary calls: a stream that returns before its first message loses the code.
-    (Plain grpcio servicers use ``context.abort(code, details)`` instead.)
-    """
-    status = to_grpc_status(error)
-    apply_status(context, status)
-    raise CallEnded(status.details) from None

@@ -28,6 +28,7 @@ from services.errors import (
     FleetError,
     InvalidRequestError,
     ModelNotFoundError,
+    RequestTooLargeError,
     ServerError,
     to_openai_error,
 )
@@ -50,9 +51,26 @@ LABEL_HEADER_PREFIX = "x-fleet-label-"
 GUARDRAILS_HEADER = "x-fleet-guardrails"
 
 
-async def parse_body(request: Request, model_cls: type[RequestModel]) -> RequestModel:
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body, refused as soon as it is known to pass ``max_bytes``: from its declared
+    length, or while it streams in (a chunked body declares none)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise RequestTooLargeError(max_bytes)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise RequestTooLargeError(max_bytes)
+    return bytes(body)
+
+
+async def parse_body(
+    request: Request, model_cls: type[RequestModel], max_bytes: int
+) -> RequestModel:
+    raw = await read_body(request, max_bytes)
     try:
-        payload = json.loads(await request.body())
+        payload = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidRequestError(f"the request body is not valid JSON: {error}") from None
     except RecursionError:
@@ -132,7 +150,7 @@ def route_headers(
 async def _serve(router: Router, request: Request, body_type: type[OpenAIRequest]) -> Response:
     # The key first: a caller without one learns nothing, not even what is wrong in its body.
     caller = identify(router, request)
-    body = await parse_body(request, body_type)
+    body = await parse_body(request, body_type, router.routing.config.max_request_bytes)
     hints = routing_hints(request, body, caller)
     if body.stream:
         stream = await router.generate_stream(body, hints, caller=caller)

@@ -27,9 +27,10 @@ class StreamState:
 
     def on_message(self, message: fleet_pb2.GenerateStreamResponse) -> TextDelta | None:
         """Record one message; returns the delta to hand to the caller, if it is one."""
-        self.received_any = True
         kind = message.WhichOneof("event")
         if kind == "delta":
+            # Only text makes a retry unsafe: a failed stream may end with a bare StreamEnd.
+            self.received_any = True
             delta = convert.text_delta(message.delta)
             self.route = self.route or delta.route
             self._pieces.append(delta.text)

@@ -7,7 +7,6 @@ and telemetry hook in here, once.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import replace
@@ -17,9 +16,6 @@ from services.auth.access import OPEN_CALLER, AccessControl, Caller, Credentials
 from services.errors import (
     DeadlineExceededError,
     ModelNotFoundError,
-    OverloadedError,
-    ReplicaLostError,
-    RetryableError,
     ServerError,
 )
 from services.quotas.gate import Lease, QuotaGate, total_tokens
@@ -28,11 +24,10 @@ from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
 from services.router.deadlines import deadline_after, until, within
-from services.router.engine_errors import from_engine_error
 from services.router.facts import request_facts
+from services.router.fallback_chain import FallbackChain, Opened
 from services.router.guarding import Guardrails, GuardSession, is_chat
 from services.router.requests import (
-    ErrorResponse,
     OpenAIRequest,
     endpoint_of,
     input_field,
@@ -43,19 +38,13 @@ from services.router.sse import as_sse, asks_usage, with_usage
 from services.router.stats import RoutingStats
 from services.router.stream_facts import StreamFacts
 from services.router.types import RequestFacts, RouteDecision, RoutingHints
-from services.router.validation import validate_sampling
 from services.routing.table import RouteChoice, RoutingTable
 from services.routing.tokens import TokenCounter
 from services.streaming import ClosesUnstarted
 from services.telemetry.metrics import Metrics, NoMetrics
 from services.telemetry.request import RequestTelemetry
-from services.telemetry.spans import TracedItems, model_call_span, route_span
+from services.telemetry.spans import route_span
 from services.telemetry.tracing import captures_content
-
-logger = logging.getLogger(__name__)
-# Between a lost replica and the retry: long enough for Serve's long-poll to bring news of a
-# replacement, short against an engine's start.
-REPLICA_RETRY_BACKOFF_S = 0.25
 
 
 class Router:
@@ -86,6 +75,7 @@ class Router:
         self._backend = backend
         self._timeout_s = timeout_s
         self._breakers = CircuitBreakers(self.routing.config.circuit_breaker)
+        self._chain = FallbackChain(backend, self.availability, self._breakers, self.stats)
         self._shadows = ShadowMirror(backend, self.stats)
 
     def reconfigure(
@@ -155,66 +145,19 @@ class Router:
             raise ModelNotFoundError(hints.model, self.visible_names(caller))
         return RouteChoice(decision=RouteDecision(model=hints.model))
 
-    def _candidates(self, choice: RouteChoice) -> list[str]:
-        ordered = dict.fromkeys([choice.decision.model, *choice.fallbacks])
-        return list(ordered)[: self.routing.max_attempts]
-
-    async def _open(
-        self, choice: RouteChoice, request: OpenAIRequest
-    ) -> tuple[RouteDecision, Any, AsyncGenerator[Any, None]]:
-        """Start the model call, falling back down the chain while a model fails before its
-        first item or its circuit is open; raise what the last one tried reported."""
-        passed_over: list[str] = []
-        last_error: ServerError | None = None
-        for model in self._candidates(choice):
-            validate_sampling(request, self.catalog.get(model).max_model_len)
-            unreachable = self.availability.reason(model)
-            if unreachable is not None:
-                passed_over.append(f"{model} ({unreachable})")
-                last_error = RetryableError(f"model '{model}' is unavailable: {unreachable}")
-                continue
-            if not self._breakers.try_acquire(model):
-                passed_over.append(f"{model} (circuit open)")
-                continue
-            try:
-                first, items = await self._open_retrying(model, request)
-            except ServerError as error:
-                if isinstance(error, OverloadedError):  # a full queue, not a dead model
-                    self._breakers.release(model)
-                else:
-                    self._breakers.record_failure(model)
-                passed_over.append(f"{model} ({type(error).__name__})")
-                last_error = error
-                continue
-            except BaseException:
-                self._breakers.release(model)
-                raise
-            self._breakers.record_success(model)
-            decision = choice.decision
-            if passed_over:
-                decision = replace(
-                    decision, model=model, reason=f"fallback after {', '.join(passed_over)}"
-                )
-            return decision, first, items
-        if last_error is not None:
-            raise last_error
-        retry_in_s = min(self._breakers.retry_in_s(model) for model in self._candidates(choice))
-        raise RetryableError(
-            f"no model can take this request now: {', '.join(passed_over)}; "
-            f"retry in {retry_in_s:.0f} s"
-        )
-
     async def _start(
         self, choice: RouteChoice, request: OpenAIRequest, guard: GuardSession | None
-    ) -> tuple[RouteDecision, Any, AsyncGenerator[Any, None]]:
-        """``_open`` while the prompt's whole-text checks run (their block outranks whatever
-        the model did, and closes its call), plus the route's shadow copy of a prompt they
-        passed and the per-route counters."""
+    ) -> Opened:
+        """Open the model call down the fallback chain while the prompt's whole-text checks
+        run (their block outranks whatever the model did, and closes its call), plus the
+        route's shadow copy of a prompt they passed and the per-route counters."""
         judging = guard.judge_prompt() if guard is not None else None
         if judging is None:
             self._mirror(choice, request)
         try:
-            decision, first, items = await self._open(choice, request)
+            decision, first, items = await self._chain.open(
+                choice, request, self.catalog, self.routing.config
+            )
         except Exception as error:
             if judging is not None:
                 await judging
@@ -239,56 +182,6 @@ class Router:
     def _mirror(self, choice: RouteChoice, request: OpenAIRequest) -> None:
         if choice.shadow is not None:
             self._shadows.maybe_mirror(choice.decision.route, choice.shadow, request)
-
-    async def _open_retrying(
-        self, model: str, request: OpenAIRequest
-    ) -> tuple[Any, AsyncGenerator[Any, None]]:
-        """``_open_model``, sent again while a replica is lost before it answered: Ray Serve
-        drops a dead replica from its choices at once, so the retry lands on another one (or
-        waits for the one it restarts)."""
-        retries = self.routing.config.replica_retries
-        for attempt in range(retries + 1):
-            try:
-                return await self._open_model(model, request)
-            except ReplicaLostError as error:
-                if attempt == retries:
-                    raise
-                logger.info("retrying %s on another replica after %s", model, error.message)
-                self.stats.record_replica_retry(model)
-                await asyncio.sleep(REPLICA_RETRY_BACKOFF_S * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    async def _open_model(
-        self, model: str, request: OpenAIRequest
-    ) -> tuple[Any, AsyncGenerator[Any, None]]:
-        """Call one model and wait for its first item, raising what it reports."""
-        request = request.model_copy(update={"model": model})
-        endpoint = endpoint_of(request)
-        # The span is current while the call starts, so Ray Serve's own spans of the
-        # handle call (and the replica's) become its children.
-        with model_call_span(model, endpoint) as span:
-            items = self._backend.call(model, endpoint, request)
-            timeout_s = self.routing.config.first_token_timeout_s
-            try:
-                # Not wait_for: that would run the call in another task, and the backend
-                # ties the call's life to the task that starts it.
-                async with asyncio.timeout(timeout_s):
-                    first = await anext(items)
-            except StopAsyncIteration:
-                raise ServerError(f"model '{model}' returned nothing") from None
-            except TimeoutError:
-                await items.aclose()
-                raise RetryableError(
-                    f"model '{model}' sent nothing within {timeout_s:g} s"
-                ) from None
-            head = first[0] if isinstance(first, list) and first else first
-            if isinstance(head, ErrorResponse):
-                await items.aclose()
-                raise from_engine_error(
-                    head, model=model, input_field=input_field(request), served=self.catalog.names
-                )
-            span.first_item()
-        return first, TracedItems(items, span)
 
     @asynccontextmanager
     async def _permitted(

@@ -21,6 +21,7 @@ from ray.serve.grpc_util import RayServegRPCContext
 
 from services.api import grpc_handlers, http_handlers
 from services.api.http_errors import install_error_handlers
+from services.api.openapi import publish_request_bodies
 from services.auth.access import AccessControl, KeyRing
 from services.auth.config import AUTH_OFF_WARNING, AuthConfig
 from services.auth.registry import follow_registry, open_registry, refresh_from
@@ -37,6 +38,7 @@ from services.router.core import Router
 from services.router.embedder_client import ServeEmbedder
 from services.router.guarding import Guardrails
 from services.router.judge_client import BackendJudge
+from services.router.requests import ChatCompletionRequest, CompletionRequest
 from services.routing.config import RoutingConfig
 from services.routing.table import RoutingTable
 from services.routing.tokens import HuggingFaceTokenCounter
@@ -68,6 +70,10 @@ async def _prepare(policies: GuardPolicies) -> None:
 
 http_app = FastAPI(title="llm-fleet", docs_url=None, redoc_url=None)
 install_error_handlers(http_app)
+publish_request_bodies(
+    http_app,
+    {"/v1/chat/completions": ChatCompletionRequest, "/v1/completions": CompletionRequest},
+)
 
 
 @serve.deployment(name="router")
@@ -237,7 +243,7 @@ class RouterDeployment:
     async def ListModels(
         self, request: fleet_pb2.ListModelsRequest, grpc_context: RayServegRPCContext
     ) -> fleet_pb2.ListModelsResponse:
-        return grpc_handlers.list_models(self._router, grpc_context)
+        return grpc_handlers.list_models(self._router, request, grpc_context)
 
     # gRPC: grpc.health.v1.Health
     async def Check(

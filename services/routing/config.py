@@ -56,6 +56,7 @@ class SplitRouteConfig(RouteBase):
 
 
 ROUTE_KINDS = ("split", "rules", "semantic")
+DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 
 
 def route_kind(value: Any) -> str:
@@ -94,12 +95,15 @@ class RoutingConfig(Strict):
     before sending anything; Ray Serve routes the retry to another replica, or to the one
     it restarts. Then the route's fallbacks take over."""
     circuit_breaker: CircuitBreakerConfig = Field(default_factory=CircuitBreakerConfig)
+    max_request_bytes: Annotated[int, Field(ge=1024)] = DEFAULT_MAX_REQUEST_BYTES
+    """The largest HTTP request body; a larger one gets 413 before it is read whole."""
 
     def referenced_models(self) -> set[str]:
         return {model for route in self.routes for model in route.referenced_models()}
 
 
 __all__ = [
+    "DEFAULT_MAX_REQUEST_BYTES",
     "ROUTE_KINDS",
     "RouteBase",
     "RouteConfig",

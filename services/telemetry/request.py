@@ -98,7 +98,9 @@ class RequestTelemetry:
         self._started = clock()
         self._transport = transport
         self._endpoint = endpoint
-        self._model = request.model
+        # The metrics' model label: set once routed, so names callers invent (unknown
+        # models) never become series of their own.
+        self._model = ""
         self._route = ""
         self._variant = ""
         self._first_token_s: float | None = None

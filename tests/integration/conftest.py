@@ -340,5 +340,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         key=lambda item: (
             item.get_closest_marker("teardown") is not None,
             item.get_closest_marker("last") is not None,
+            item.get_closest_marker("soak") is not None,
         )
     )

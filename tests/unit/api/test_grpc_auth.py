@@ -9,7 +9,7 @@ import pytest
 from fleet.v1 import fleet_pb2
 
 from services.api import grpc_handlers
-from services.api.grpc_status import ERROR_PARAM_KEY, ERROR_TYPE_KEY, CallEnded
+from services.api.grpc_status import ERROR_PARAM_KEY, ERROR_TYPE_KEY
 from services.auth.access import GUARD_POLICY_HEADER, INVALID_KEY, AccessControl, KeyRing
 from services.auth.config import AuthConfig, TenantPolicy
 from services.auth.keys import ApiKey, issue_key
@@ -202,20 +202,23 @@ async def test_a_restricted_tenant_may_call_its_route(setup: Setup) -> None:
 
 async def test_generate_stream_without_a_key_ends_unauthenticated(setup: Setup) -> None:
     context = CallContext()
-    events = []
+    request = generate_request()
+    request.request_id = "r-17"
 
-    with pytest.raises(CallEnded):
-        async for event in grpc_handlers.generate_stream(setup.router, generate_request(), context):
-            events.append(event)
+    events = [e async for e in grpc_handlers.generate_stream(setup.router, request, context)]
 
-    assert events == []
+    # A bare StreamEnd carries the status's trailing metadata through Ray's proxy.
+    assert [e.WhichOneof("event") for e in events] == ["end"]
+    assert events[0].end.request_id == "r-17"
+    assert events[0].end.finish_reason == fleet_pb2.FINISH_REASON_UNSPECIFIED
     assert context.code is grpc.StatusCode.UNAUTHENTICATED
+    assert dict(context.trailing_metadata)[ERROR_TYPE_KEY] == "authentication_error"
 
 
 def test_list_models_needs_a_key(setup: Setup) -> None:
     context = CallContext()
 
-    response = grpc_handlers.list_models(setup.router, context)
+    response = grpc_handlers.list_models(setup.router, fleet_pb2.ListModelsRequest(), context)
 
     assert context.code is grpc.StatusCode.UNAUTHENTICATED
     assert response == fleet_pb2.ListModelsResponse()
@@ -254,8 +257,12 @@ async def test_asking_for_a_guard_policy_the_tenant_may_not_is_permission_denied
 
 
 def test_list_models_shows_a_restricted_tenant_only_its_names(setup: Setup) -> None:
-    limited = grpc_handlers.list_models(setup.router, with_key(setup.limited))
-    everything = grpc_handlers.list_models(setup.router, with_key(setup.acme))
+    limited = grpc_handlers.list_models(
+        setup.router, fleet_pb2.ListModelsRequest(), with_key(setup.limited)
+    )
+    everything = grpc_handlers.list_models(
+        setup.router, fleet_pb2.ListModelsRequest(), with_key(setup.acme)
+    )
 
     assert [model.id for model in limited.models] == ["chat"]
     assert [model.id for model in everything.models] == ["alpha", "chat"]

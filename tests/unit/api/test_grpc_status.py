@@ -8,10 +8,8 @@ import pytest
 from services.api.grpc_status import (
     ERROR_PARAM_KEY,
     ERROR_TYPE_KEY,
-    CallEnded,
     GrpcStatus,
     apply_status,
-    end_call,
     status_code_for,
     to_grpc_status,
 )
@@ -22,6 +20,7 @@ from services.errors import (
     InvalidRequestError,
     ModelNotFoundError,
     OverloadedError,
+    RequestTooLargeError,
     RetryableError,
     ServerError,
 )
@@ -36,6 +35,7 @@ from services.errors import (
         (RetryableError("try again"), grpc.StatusCode.UNAVAILABLE),
         (DeadlineExceededError("late"), grpc.StatusCode.DEADLINE_EXCEEDED),
         (ClientError("wrong"), grpc.StatusCode.INVALID_ARGUMENT),
+        (RequestTooLargeError(1024), grpc.StatusCode.RESOURCE_EXHAUSTED),
         (ServerError("oops"), grpc.StatusCode.INTERNAL),
         (FleetError("oops"), grpc.StatusCode.INTERNAL),
     ],
@@ -107,18 +107,6 @@ def test_apply_status_sets_code_details_and_metadata() -> None:
         "gone",
         [("k", "v")],
     )
-
-
-def test_end_call_sets_the_status_then_raises_something_ray_can_ship() -> None:
-    context = RecordingContext()
-
-    with pytest.raises(CallEnded) as caught:
-        end_call(context, ModelNotFoundError("gamma", ["alpha"]))
-
-    assert context.code is grpc.StatusCode.NOT_FOUND
-    assert "gamma" in context.details
-    # Ray Serve pickles a replica's exception to its proxy; ours must survive the trip.
-    assert str(pickle.loads(pickle.dumps(caught.value))) == context.details
 
 
 def test_overload_says_when_to_retry_over_both_transports() -> None:

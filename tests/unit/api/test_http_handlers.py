@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -25,10 +26,14 @@ def make_client(
     backend: ScriptedBackend,
     access: AccessControl | None = None,
     guardrails: Guardrails | None = None,
+    max_request_bytes: int = 1 << 20,
 ) -> TestClient:
     routing = RoutingTable(
         RoutingConfig.model_validate(
-            {"routes": [{"name": "chat", "variants": [{"name": "only", "model": "alpha"}]}]}
+            {
+                "routes": [{"name": "chat", "variants": [{"name": "only", "model": "alpha"}]}],
+                "max_request_bytes": max_request_bytes,
+            }
         )
     )
     catalog = ModelCatalog([ServedModel("alpha", "zoo:a", max_model_len=128)])
@@ -101,6 +106,32 @@ def test_bad_requests_get_openai_error_bodies(body: bytes, status: int, param: s
     assert error["code"] == status
     assert error["param"] == param
     assert error["message"]
+
+
+def _chunked(body: bytes) -> Iterator[bytes]:
+    """A body sent in pieces, without a Content-Length."""
+    for start in range(0, len(body), 512):
+        yield body[start : start + 512]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_is_413_before_the_model_is_called(chunked: bool) -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("never")]})
+    client = make_client(backend, max_request_bytes=2048)
+    body = json.dumps({**BODY, "user": "x" * 4096}).encode()
+    response = client.post("/v1/chat/completions", content=_chunked(body) if chunked else body)
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert (error["type"], error["limit_bytes"]) == ("request_too_large", "2048")
+    assert backend.calls == []
+
+
+def test_a_body_at_the_limit_is_served() -> None:
+    body = json.dumps({**BODY, "user": "x" * 1024}).encode()
+    client = make_client(
+        ScriptedBackend({"alpha": [chat_response("hello")]}), max_request_bytes=len(body)
+    )
+    assert client.post("/v1/chat/completions", content=body).status_code == 200
 
 
 def test_unexpected_exception_is_a_500_error_body() -> None:

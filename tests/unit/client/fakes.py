@@ -4,6 +4,8 @@
     missing          NOT_FOUND
     slow             answers after 2 s (for deadlines)
     flaky            UNAVAILABLE for the first ``fail_times`` calls, then like echo
+    flaky-ended      (stream) like flaky, each failure after a bare StreamEnd (as llm-fleet
+                     ends a failed stream)
     breaks-midway    (stream) one delta, then UNAVAILABLE
     no-end           (stream) one delta, then closes without a StreamEnd
     endless          (stream) deltas until the caller cancels
@@ -90,7 +92,7 @@ class _RecordingServicer(fleet_pb2_grpc.FleetServiceServicer):
         model = request.routing.model
         if model == "missing":
             return grpc.StatusCode.NOT_FOUND, MISSING_MESSAGE
-        if model == "flaky" and self.calls <= self.fail_times:
+        if model in ("flaky", "flaky-ended") and self.calls <= self.fail_times:
             return grpc.StatusCode.UNAVAILABLE, "no replica is ready"
         return None
 
@@ -120,7 +122,11 @@ class FakeServicer(_RecordingServicer):
         self, request: fleet_pb2.GenerateRequest, context: grpc.ServicerContext
     ) -> Iterator[fleet_pb2.GenerateStreamResponse]:
         context.add_callback(self.stream_terminated.set)
-        self._common(request, context)
+        if request.routing.model == "flaky-ended" and (failure := self._record(request)):
+            yield fleet_pb2.GenerateStreamResponse(end=fleet_pb2.StreamEnd())
+            context.abort(*failure)
+        elif request.routing.model != "flaky-ended":
+            self._common(request, context)
         events = deltas(request)
         model = request.routing.model
         if model == "breaks-midway":

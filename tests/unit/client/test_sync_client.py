@@ -130,6 +130,15 @@ def test_stream_is_retried_while_it_has_sent_nothing(
     assert servicer.calls == 3
 
 
+def test_stream_is_retried_after_a_bare_stream_end(
+    client: FleetClient, servicer: FakeServicer
+) -> None:
+    stream = client.generate_stream(model="flaky-ended", prompt="at last")
+
+    assert "".join(delta.text for delta in stream) == "at last"
+    assert servicer.calls == 3
+
+
 def test_retries_stop_at_max_retries(servicer: FakeServicer, client: FleetClient) -> None:
     servicer.fail_times = 100
 

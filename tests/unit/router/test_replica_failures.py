@@ -48,7 +48,7 @@ def chat(model: str = "alpha", stream: bool = False) -> ChatCompletionRequest:
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("services.router.core.REPLICA_RETRY_BACKOFF_S", 0)
+    monkeypatch.setattr("services.router.fallback_chain.REPLICA_RETRY_BACKOFF_S", 0)
 
 
 async def test_a_replica_lost_before_answering_is_retried_on_the_same_model() -> None:
