@@ -41,7 +41,7 @@ from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 from cluster.config import ClusterConfig, load_config
 from cluster.config.schema import deployment_name
 from loadtests.bench.clients import authorization
-from loadtests.running import running_fleet
+from loadtests.running import actor_processes, running_fleet
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "chaos.yaml"
 PROMPT = "Describe the state of every replica in the cluster."
@@ -146,11 +146,7 @@ class Load:
 
 
 def replica_processes(model: str) -> list[psutil.Process]:
-    from ray.util.state import list_actors
-
-    actors = list_actors(filters=[("state", "=", "ALIVE")], limit=1000)
-    name = deployment_name(model)
-    return [psutil.Process(a.pid) for a in actors if f":{name}" in (a.class_name or "")]
+    return actor_processes(f"ServeReplica:{deployment_name(model)}:")
 
 
 def engine_process(replica: psutil.Process) -> psutil.Process:
@@ -173,13 +169,13 @@ def serving_on_every_replica(model: str, replicas: int) -> bool:
 
 
 async def recover_s(
-    model: str, replicas: int, victim: psutil.Process, killed_at: float, timeout_s: float = 600
+    model: str, replicas: int, before: set[int], killed_at: float, timeout_s: float = 600
 ) -> float:
-    """Seconds from the kill until Serve has replaced the victim's replica (an engine's death
-    fails the replica's health check, and Serve replaces it too) and every replica serves."""
+    """Seconds from the kill until Serve runs a new replica in place of the victim's (an
+    engine's death ends its replica too) and every replica serves."""
     while True:
-        replaced = victim.pid not in {process.pid for process in replica_processes(model)}
-        if replaced and serving_on_every_replica(model, replicas):
+        now = {process.pid for process in replica_processes(model)}
+        if now - before and serving_on_every_replica(model, replicas):
             return time.monotonic() - killed_at
         if time.monotonic() - killed_at > timeout_s:
             raise RuntimeError(f"{model} did not recover within {timeout_s:g} s")
@@ -189,7 +185,7 @@ async def recover_s(
 async def chaos(args: argparse.Namespace, config: ClusterConfig) -> dict[str, float]:
     import ray
 
-    ray.init(address="auto", logging_level="ERROR")
+    ray.init(address="auto", logging_level="ERROR", log_to_driver=False)
     model = config.models[0]
     replicas = model.replicas or 1
     load = Load(config, args.streams, args.max_tokens, args.deadline)
@@ -197,13 +193,14 @@ async def chaos(args: argparse.Namespace, config: ClusterConfig) -> dict[str, fl
     recovery: dict[str, float] = {}
     await asyncio.sleep(args.settle)
     for kind in ("replica", "engine"):
-        victim = replica_processes(model.name)[0]
-        target = victim if kind == "replica" else engine_process(victim)
+        victims = replica_processes(model.name)
+        before = {process.pid for process in victims}
+        target = victims[0] if kind == "replica" else engine_process(victims[0])
         load.phase = f"{kind} killed"
         killed_at = time.monotonic()
         os.kill(target.pid, signal.SIGKILL)
         print(f"killed the {kind} (pid {target.pid})", file=sys.stderr, flush=True)
-        recovery[kind] = await recover_s(model.name, replicas, victim, killed_at)
+        recovery[kind] = await recover_s(model.name, replicas, before, killed_at)
         load.phase = f"after {kind} recovered"
         await asyncio.sleep(args.settle)
     load.running = False

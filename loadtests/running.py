@@ -7,11 +7,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
+import ray
+
 from cluster.config import ClusterConfig
 from loadtests.bench.compare import bench_key
 from loadtests.bench.systems import LLMFleet
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def actor_processes(marker: str) -> list[psutil.Process]:
+    """This machine's Ray actor processes whose class name contains ``marker``. Ray titles an
+    actor's process ``ray::<class name>`` (Serve replicas: ``ServeReplica:<app>:<deployment>``),
+    so no dashboard is needed (`fleet up` starts Ray without one)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or ())
+        if title.startswith("ray::") and marker in title:
+            found.append(process)
+    return found
 
 
 @contextmanager
@@ -28,4 +43,8 @@ def running_fleet(config_path: Path, config: ClusterConfig, results: str) -> Ite
         try:
             yield
         finally:
+            # Disconnect first: once `fleet down` stops the Ray head, Ray's core worker in a
+            # still-connected process ends that process (and its traceback) within a minute.
+            if ray.is_initialized():
+                ray.shutdown()
             fleet.stop()

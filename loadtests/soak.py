@@ -34,14 +34,19 @@ from fleet.v1 import fleet_pb2, fleet_pb2_grpc
 
 from cluster.config import ClusterConfig, load_config
 from loadtests.bench.compare import bench_key
-from loadtests.running import running_fleet
+from loadtests.running import actor_processes, running_fleet
 from services.client.base import API_KEY_ENV
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "configs" / "local.yaml"
 SAMPLE_EVERY_S = 10.0
 MIB = 1024 * 1024
 # Which Ray actors to sample, by a piece of their class name.
-WATCHED = {"router": "llm-fleet:router", "embedder": "embedder", "proxy": "ProxyActor"}
+WATCHED = {
+    "router": "ServeReplica:llm-fleet:router",
+    "embedder": "ServeReplica:embedder:",
+    "proxy": "ProxyActor",
+    "model": "ServeReplica:model-",
+}
 PROMPTS = (
     "What is the status of the cluster?",
     "Summarise the last deployment in two sentences.",
@@ -120,16 +125,10 @@ class SoakReport:
 
 
 def watched_processes() -> dict[str, psutil.Process]:
-    from ray.util.state import list_actors
-
     found: dict[str, psutil.Process] = {}
-    for actor in list_actors(filters=[("state", "=", "ALIVE")], limit=1000):
-        name = actor.class_name or ""
-        for role, marker in WATCHED.items():
-            if marker in name:
-                found[f"{role}:{actor.pid}"] = psutil.Process(actor.pid)
-        if name.startswith("ServeReplica:model-"):
-            found[f"model:{actor.pid}"] = psutil.Process(actor.pid)
+    for role, marker in WATCHED.items():
+        for process in actor_processes(marker):
+            found[f"{role}:{process.pid}"] = process
     return found
 
 
@@ -244,8 +243,8 @@ def growth_mib(points: list[tuple[float, float]], warm_up_s: float) -> float | N
 
 
 async def soak(plan: SoakPlan, http_base: str, grpc_target: str) -> SoakReport:
-    """Run ``plan`` against a running cluster (``http_base`` ends in ``/v1``); Ray must be
-    initialised in this process (the memory samples find the processes through it)."""
+    """Run ``plan`` against a running cluster (``http_base`` ends in ``/v1``); the memory
+    samples are of this machine's processes."""
     until = time.monotonic() + plan.seconds
     tally = Tally()
     samples: dict[str, list[tuple[float, float]]] = defaultdict(list)
@@ -257,9 +256,6 @@ async def soak(plan: SoakPlan, http_base: str, grpc_target: str) -> SoakReport:
 
 
 def soak_config(args: argparse.Namespace, config: ClusterConfig) -> bool:
-    import ray
-
-    ray.init(address="auto", logging_level="ERROR", ignore_reinit_error=True)
     models = args.models or [route.name for route in config.routes][:2] or [config.models[0].name]
     plan = SoakPlan(args.minutes, args.streams, args.bound_mib, models, os.environ.get(API_KEY_ENV))
     report = asyncio.run(

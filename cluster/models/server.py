@@ -8,7 +8,10 @@ internals.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import logging
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from ray import serve
@@ -23,6 +26,10 @@ from cluster.models.coalescing import coalesce
 INTERVAL_KEY = "stream_batching_interval_ms"
 MAX_CHUNKS_KEY = "llm_fleet_stream_max_chunks"
 
+logger = logging.getLogger(__name__)
+# How often a replica asks its engine whether it is alive.
+ENGINE_WATCH_INTERVAL_S = 1.0
+
 # vLLM's streamed chunks whose text is empty: a chat stream's opening role chunk, a token
 # that ends inside a multi-byte character.
 _EMPTY_TEXT = ('"text":""', '"content":""')
@@ -33,7 +40,36 @@ def carries_text(chunk: Any) -> bool:
     return not isinstance(chunk, str) or not any(empty in chunk for empty in _EMPTY_TEXT)
 
 
+async def watch_engine(
+    check_health: Callable[[], Awaitable[None]],
+    on_death: Callable[[], None],
+    interval_s: float = ENGINE_WATCH_INTERVAL_S,
+) -> None:
+    """Call ``on_death`` once ``check_health`` fails. vLLM's engine never comes back after
+    its core process died (EngineDeadError); until Serve's health checks replace the replica
+    (three misses, 10 s apart), it answers every request with that error at once, and
+    Serve's router prefers it for its always-empty queue."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await check_health()
+        except Exception as error:
+            logger.error("the vLLM engine is dead (%s); ending this replica", error)
+            on_death()
+            return
+
+
+def _exit_process() -> None:
+    # Not a raise: the actor must end now, so that Serve's routers drop it and the
+    # controller starts another (the engine's own processes follow their parent).
+    os._exit(1)
+
+
 class FleetLLMServer(LLMServer):
+    async def start(self) -> None:
+        await super().start()
+        self._engine_watch = asyncio.create_task(watch_engine(self.check_health, _exit_process))
+
     def _init_multiplex_loader(self, model_downloader_cls: Any = None) -> None:
         # Ray's loader reads every adapter from one cloud bucket; ours are named in the
         # config one by one (AdapterRegistry). Serve's multiplexing stays: it keeps each

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from services.auth.access import OPEN_CALLER, AccessControl, Caller, Credentials
@@ -24,6 +25,7 @@ from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
 from services.router.deadlines import deadline_after, until, within
+from services.router.engine_errors import mid_stream_error
 from services.router.facts import request_facts
 from services.router.fallback_chain import FallbackChain, Opened
 from services.router.guarding import Guardrails, GuardSession, is_chat
@@ -346,7 +348,13 @@ class Router:
         )
         decision, first, items = await self._start(choice, request, guard)
         telemetry.routed(decision.model, decision.route, decision.variant)
-        chunks = ClosesUnstarted(as_sse(first, items, facts), items.aclose)
+        on_error = partial(
+            mid_stream_error,
+            model=decision.model,
+            input_field=input_field(request),
+            served=self.catalog.names,
+        )
+        chunks = ClosesUnstarted(as_sse(first, items, facts, on_error), items.aclose)
         if guard is None:
             return RoutedStream(decision=decision, chunks=chunks, facts=facts)
         guarded = ClosesUnstarted(guard.check_stream(chunks, chat=is_chat(request)), chunks.aclose)

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from services.errors import (
     FleetError,
     InvalidRequestError,
     ModelNotFoundError,
     OverloadedError,
+    ReplicaLostError,
     RetryableError,
     ServerError,
+    StreamInterruptedError,
 )
 from services.router.requests import ErrorResponse
 
 CONTEXT_LENGTH_MARKERS = ("maximum context length", "context length", "too long")
+# What vLLM says once its engine core process is gone (EngineDeadError): the replica
+# cannot answer again, another one can.
+ENGINE_DEAD_MARKERS = ("EngineCore encountered an issue", "EngineDeadError")
+# vLLM ends a stream it cannot finish with an error event, not an exception.
+SSE_ERROR = 'data: {"error"'
 # vLLM's names for the prompt in its errors; callers know it as `messages` or `prompt`.
 ENGINE_INPUT_PARAMS = {"input_text", "input_tokens", "prompt", "messages"}
 
@@ -29,6 +38,8 @@ def from_engine_error(
         return OverloadedError(message)
     if code == 503:
         return RetryableError(message)
+    if code >= 500 and any(marker in message for marker in ENGINE_DEAD_MARKERS):
+        return ReplicaLostError(f"model '{model}' lost its engine: {message}")
     if 400 <= code < 500:
         param = error.param
         about_length = any(marker in message.lower() for marker in CONTEXT_LENGTH_MARKERS)
@@ -36,3 +47,32 @@ def from_engine_error(
             param = input_field
         return InvalidRequestError(message, param=param)
     return ServerError(message)
+
+
+def mid_stream_error(
+    response: ErrorResponse, *, model: str, input_field: str, served: list[str]
+) -> FleetError:
+    """An error the engine reported after the answer had started: a failure on its side
+    ends the stream as interrupted (never retried, the caller holds part of an answer)."""
+    error = from_engine_error(response, model=model, input_field=input_field, served=served)
+    if isinstance(error, ServerError):
+        return StreamInterruptedError(
+            f"model '{model}' failed mid-answer ({error.message}); the answer is incomplete"
+        )
+    return error
+
+
+def split_at_error(sse: str) -> tuple[str, ErrorResponse | None]:
+    """The events of ``sse`` before an error event, and that error (None when there is none).
+    Text is JSON-escaped inside events, so a completion cannot fake one."""
+    if SSE_ERROR not in sse:
+        return sse, None
+    events = sse.split("\n\n")
+    for index, event in enumerate(events):
+        if event.startswith(SSE_ERROR):
+            try:
+                error = ErrorResponse.model_validate_json(event.removeprefix("data: "))
+            except ValidationError:
+                return sse, None
+            return "".join(f"{before}\n\n" for before in events[:index] if before), error
+    return sse, None

@@ -18,7 +18,7 @@ from services.router.availability import ModelAvailability
 from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
 from services.router.catalog import ModelCatalog
-from services.router.engine_errors import from_engine_error
+from services.router.engine_errors import from_engine_error, split_at_error
 from services.router.requests import ErrorResponse, OpenAIRequest, endpoint_of, input_field
 from services.router.stats import RoutingStats
 from services.router.types import RouteDecision
@@ -142,10 +142,11 @@ class FallbackChain:
                     f"model '{model}' sent nothing within {timeout_s:g} s"
                 ) from None
             head = first[0] if isinstance(first, list) and first else first
-            if isinstance(head, ErrorResponse):
+            error = split_at_error(head)[1] if isinstance(head, str) else head
+            if isinstance(error, ErrorResponse):
                 await items.aclose()
                 raise from_engine_error(
-                    head, model=model, input_field=input_field(request), served=catalog.names
+                    error, model=model, input_field=input_field(request), served=catalog.names
                 )
             span.first_item()
         return first, TracedItems(items, span)

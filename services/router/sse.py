@@ -3,10 +3,11 @@ for, flattened into server-sent-event strings."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from services.router.requests import OpenAIRequest, StreamOptions
+from services.router.engine_errors import split_at_error
+from services.router.requests import ErrorResponse, OpenAIRequest, StreamOptions
 from services.router.stream_facts import StreamFacts
 
 
@@ -21,16 +22,25 @@ def with_usage(options: StreamOptions | None) -> StreamOptions:
 
 
 async def as_sse(
-    first: Any, rest: AsyncGenerator[Any, None], facts: StreamFacts
+    first: Any,
+    rest: AsyncGenerator[Any, None],
+    facts: StreamFacts,
+    on_error: Callable[[ErrorResponse], Exception],
 ) -> AsyncGenerator[str, None]:
     """Flatten Ray Serve LLM's stream (strings, or lists of strings when it
     coalesces chunks) into SSE strings, closing with ``data: [DONE]``; ``facts`` reads
-    the usage and finish reasons on the way."""
+    the usage and finish reasons on the way. An error event the engine sends ends the
+    stream with ``on_error(error)``, raised after the events before it."""
     done = False
     try:
         item = first
         while True:
-            text = facts.read("".join(item) if isinstance(item, list) else str(item))
+            text, error = split_at_error("".join(item) if isinstance(item, list) else str(item))
+            text = facts.read(text)
+            if error is not None:
+                if text:
+                    yield text
+                raise on_error(error)
             done = done or text.rstrip().endswith("data: [DONE]")
             if text:
                 yield text

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.errors import ReplicaLostError, StreamInterruptedError
+from services.errors import InvalidRequestError, ReplicaLostError, StreamInterruptedError
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
+from services.router.engine_errors import split_at_error
 from services.router.requests import ChatCompletionRequest, Endpoint, OpenAIRequest
 from services.router.types import RoutingHints
 from services.routing.config import RoutingConfig
@@ -91,3 +92,50 @@ async def test_a_stream_cut_after_it_started_ends_with_the_error_and_is_not_retr
     assert received == [first]
     assert backend.calls == ["alpha"]
     assert caught.value.details() == {"finish_reason": "abort"}
+
+
+# What vLLM sends once its engine core process is gone: an error event, not an exception.
+ENGINE_DEAD = (
+    'data: {"error": {"message": "EngineCore encountered an issue. See stack trace (above) '
+    'for the root cause.", "type": "InternalServerError", "param": null, "code": 500}}\n\n'
+)
+TOKEN = 'data: {"choices": [{"index": 0, "text": "a"}]}\n\n'
+
+
+async def test_an_engine_dead_before_answering_is_retried_on_another_replica() -> None:
+    backend = CallScripts({"alpha": [[ENGINE_DEAD], [TOKEN]]})
+    stream = await Router(CATALOG, backend).generate_stream(
+        chat(stream=True), RoutingHints(model="alpha")
+    )
+    assert [chunk async for chunk in stream.chunks] == [TOKEN, "data: [DONE]\n\n"]
+    assert backend.calls == ["alpha", "alpha"]
+
+
+async def test_an_engine_dying_mid_answer_interrupts_the_stream_after_the_text_before_it() -> None:
+    backend = CallScripts({"alpha": [[TOKEN, [TOKEN, ENGINE_DEAD]]]})
+    stream = await Router(CATALOG, backend).generate_stream(
+        chat(stream=True), RoutingHints(model="alpha")
+    )
+    received = []
+    with pytest.raises(StreamInterruptedError) as caught:
+        async for chunk in stream.chunks:
+            received.append(chunk)
+    assert received == [TOKEN, TOKEN]
+    assert "EngineCore encountered an issue" in caught.value.message
+    assert backend.calls == ["alpha"]
+
+
+async def test_a_client_error_mid_stream_keeps_its_own_class() -> None:
+    bad = 'data: {"error": {"message": "bad stop", "type": "BadRequestError", "code": 400}}\n\n'
+    backend = CallScripts({"alpha": [[TOKEN, bad]]})
+    stream = await Router(CATALOG, backend).generate_stream(
+        chat(stream=True), RoutingHints(model="alpha")
+    )
+    with pytest.raises(InvalidRequestError):
+        async for _ in stream.chunks:
+            pass
+
+
+def test_text_that_mentions_an_error_is_not_one() -> None:
+    text = 'data: {"choices": [{"index": 0, "text": "{\\"error\\": 1}"}]}\n\n'
+    assert split_at_error(text) == (text, None)
