@@ -38,6 +38,9 @@ class RequestResult:
     token_times: list[float] = field(default_factory=list)
     finished: float = 0.0
     output_tokens: int = 0
+    retry_after_s: float | None = None
+    """When the server said the request may pass again (HTTP Retry-After, gRPC
+    ``fleet-retry-after-s``), for a refused request."""
 
     @property
     def first_token_at(self) -> float | None:
@@ -106,7 +109,12 @@ class OpenAIHTTPClient:
             async with self._client.stream("POST", self.url, json=self.payload(prompt)) as resp:
                 if resp.status_code != 200:
                     body = (await resp.aread()).decode("utf-8", "replace")[:_MAX_ERROR_CHARS]
-                    return _failed(started, token_times, f"HTTP {resp.status_code}: {body}")
+                    return _failed(
+                        started,
+                        token_times,
+                        f"HTTP {resp.status_code}: {body}",
+                        _seconds(resp.headers.get("retry-after")),
+                    )
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
                         continue  # blank separators, comments, event: lines
@@ -128,6 +136,10 @@ class OpenAIHTTPClient:
 def _has_text(chunk: dict[str, Any]) -> bool:
     """Whether an OpenAI completions chunk carries generated text (not just usage)."""
     return any(isinstance(c, dict) and c.get("text") for c in chunk.get("choices") or [])
+
+
+# llm-fleet's Retry-After as gRPC trailing metadata (services.errors: details, prefixed).
+RETRY_AFTER_METADATA = "fleet-retry-after-s"
 
 
 class GrpcClient:
@@ -192,7 +204,10 @@ class GrpcClient:
                     if message.end.HasField("usage"):
                         usage_tokens = message.end.usage.completion_tokens
         except grpc.aio.AioRpcError as exc:
-            return _failed(started, token_times, f"{exc.code().name}: {exc.details()}")
+            retry_after = dict(exc.trailing_metadata() or ()).get(RETRY_AFTER_METADATA)
+            return _failed(
+                started, token_times, f"{exc.code().name}: {exc.details()}", _seconds(retry_after)
+            )
         if not ended:
             return _failed(started, token_times, "stream closed without an end event")
         return _succeeded(started, token_times, usage_tokens)
@@ -209,7 +224,9 @@ def _succeeded(started: float, token_times: list[float], usage_tokens: int | Non
     )
 
 
-def _failed(started: float, token_times: list[float], error: str) -> RequestResult:
+def _failed(
+    started: float, token_times: list[float], error: str, retry_after_s: float | None = None
+) -> RequestResult:
     return RequestResult(
         ok=False,
         error=error,
@@ -217,4 +234,12 @@ def _failed(started: float, token_times: list[float], error: str) -> RequestResu
         token_times=token_times,
         finished=time.perf_counter(),
         output_tokens=len(token_times),
+        retry_after_s=retry_after_s,
     )
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
