@@ -40,6 +40,7 @@ from services.router.validation import (
     MODEL_VALIDATOR_ERRORS,
     refused_by_validator,
     validate_messages,
+    validate_unicode,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ async def parse_body(
         raise InvalidRequestError("the request body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise InvalidRequestError("the request body must be a JSON object")
+    validate_unicode(payload, raw)
     if not isinstance(payload.get("model"), str) or not payload["model"]:
         raise InvalidRequestError("'model' is required and must be a string", param="model")
     try:

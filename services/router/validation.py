@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,48 @@ def validate_integers(request: OpenAIRequest) -> None:
     for field, value in vars(request).items():
         if _oversized_int(value):
             raise InvalidRequestError(f"'{field}' holds an integer beyond 64 bits", param=field)
+
+
+# The only way a lone surrogate gets into a parsed body: a \\uD800-\\uDFFF escape.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    pending = [value]
+    while pending:  # not recursive: a body may nest as deep as JSON parsing allows
+        item = pending.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def validate_unicode(payload: dict[str, Any], raw: bytes) -> None:
+    """Raise ``InvalidRequestError`` naming the field that holds a lone surrogate. JSON can
+    spell one (``\\ud800``) though no UTF-8 text holds it; the engine's serialisation then
+    failed, which counted as a replica failure."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return
+    for field, value in payload.items():
+        if _holds_lone_surrogate(field) or _holds_lone_surrogate(value):
+            param = field if _encodable(field) else None
+            name = f"'{param}'" if param else "a field name"
+            raise InvalidRequestError(
+                f"{name} holds text that is not valid Unicode (a lone surrogate)", param=param
+            )
 
 
 def validate_messages(request: OpenAIRequest) -> None:

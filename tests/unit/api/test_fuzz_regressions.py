@@ -104,3 +104,30 @@ def test_metric_labels_of_a_named_model_are_ascii() -> None:
     labels = record.arm()
     assert all(value.isascii() for value in labels.values())
     assert labels["model"].startswith("mod")
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (
+            b'{"model": "alpha", "messages": [{"role": "user", "content": "hi"}], '
+            b'"stop": ["\\ud800"]}',
+            "stop",
+        ),
+        (b'{"model": "alpha", "messages": [{"role": "user", "content": "a\\uDFFFb"}]}', "messages"),
+        (
+            b'{"model": "alpha", "messages": [{"role": "user", "content": "hi"}], "\\ud800": 1}',
+            None,
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_naming_the_field(body: bytes, param: str | None) -> None:
+    status, error = post(body)
+    assert status == 400
+    assert error["param"] == param
+    assert "lone surrogate" in error["message"]
+
+
+def test_a_surrogate_pair_is_text() -> None:
+    body = b'{"model": "alpha", "messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}'
+    assert post(body)[0] == 200
