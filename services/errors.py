@@ -154,6 +154,11 @@ class ServerError(FleetError):
     """Something failed on our side."""
 
 
+class RequestFailedError(ServerError):
+    """The model's server raised on this request, its replica alive: the same request would
+    fail again anywhere, so it is neither retried nor held against the model's health."""
+
+
 class RetryableError(ServerError):
     """The cluster cannot take the request now; the same request may succeed later."""
 

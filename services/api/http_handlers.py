@@ -41,6 +41,7 @@ from services.router.validation import (
     refused_by_validator,
     validate_messages,
     validate_unicode,
+    validation_failure,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,9 +85,7 @@ async def parse_body(
     try:
         body = model_cls.model_validate(payload)
     except ValidationError as error:
-        issue = error.errors()[0]
-        field = ".".join(str(part) for part in issue["loc"]) or None
-        raise InvalidRequestError(f"'{field}': {issue['msg']}", param=field) from None
+        raise validation_failure(error) from None
     except MODEL_VALIDATOR_ERRORS as error:
         raise refused_by_validator(error) from None
     except RecursionError:

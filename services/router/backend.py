@@ -7,17 +7,21 @@ import contextlib
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NamedTuple, Protocol
 
+import grpc
 from ray import serve
-from ray.serve.exceptions import BackPressureError
+from ray.exceptions import RayError, RayTaskError
+from ray.serve.exceptions import BackPressureError, RayServeException
 from ray.serve.handle import DeploymentHandle
 
 from services.errors import (
     FleetError,
     OverloadedError,
     ReplicaLostError,
+    RequestFailedError,
     RetryableError,
     StreamInterruptedError,
 )
+from services.router.engine_errors import ENGINE_DEAD_MARKERS
 from services.router.requests import Endpoint, OpenAIRequest
 
 
@@ -126,7 +130,11 @@ class ServeHandleBackend:
                     f"model '{model}' failed mid-answer ({type(error).__name__}); "
                     "the answer is incomplete"
                 ) from error
-            raise _unavailable(model, error) from error
+            if _replica_lost(error):
+                raise _unavailable(model, error) from error
+            raise RequestFailedError(
+                f"model '{model}' failed on this request ({type(error).__name__})"
+            ) from error
         finally:
             self._calls[model].pop(id(call), None)
             abort_unless_finished()
@@ -138,6 +146,19 @@ class _Call:
     def __init__(self, response: Any) -> None:
         self.response = response
         self.lost_reason: str | None = None
+
+
+def _replica_lost(error: Exception) -> bool:
+    """Whether ``error`` says the replica (or the way to it) is gone rather than that its
+    code raised on this very request: only then may another replica or model fare better."""
+    if isinstance(error, RayTaskError):
+        # The replica's own code raised; it is lost only when that was a Ray failure
+        # underneath (an actor it called died) or its engine died.
+        text = f"{type(error.cause).__name__}: {error.cause}"
+        return isinstance(error.cause, RayError) or any(
+            marker in text for marker in ENGINE_DEAD_MARKERS
+        )
+    return isinstance(error, RayError | RayServeException | grpc.RpcError)
 
 
 def _unavailable(model: str, error: Exception) -> ReplicaLostError:

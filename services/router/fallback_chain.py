@@ -13,7 +13,13 @@ from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Any
 
-from services.errors import OverloadedError, ReplicaLostError, RetryableError, ServerError
+from services.errors import (
+    OverloadedError,
+    ReplicaLostError,
+    RequestFailedError,
+    RetryableError,
+    ServerError,
+)
 from services.router.availability import ModelAvailability
 from services.router.backend import ModelBackend
 from services.router.breaker import CircuitBreakers
@@ -74,6 +80,10 @@ class FallbackChain:
                 continue
             try:
                 first, items = await self._open_retrying(model, request, catalog, config)
+            except RequestFailedError:
+                # This request's own failure: another model would fail on it too.
+                self._breakers.release(model)
+                raise
             except ServerError as error:
                 if isinstance(error, OverloadedError):  # a full queue, not a dead model
                     self._breakers.release(model)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from vllm.exceptions import VLLMClientError, VLLMValidationError
 
 from services.errors import InvalidRequestError
@@ -149,16 +150,48 @@ def validate_unicode(payload: dict[str, Any], raw: bytes) -> None:
             )
 
 
+# Lazy fields sit at most a few levels into a message (content parts, tool calls).
+_LAZY_DEPTH = 4
+
+
+def validation_failure(error: ValidationError, prefix: str = "") -> InvalidRequestError:
+    """The client error for pydantic's first complaint, naming the field by its path."""
+    issue = error.errors()[0]
+    field = ".".join(str(part) for part in (prefix, *issue["loc"]) if part != "") or None
+    return InvalidRequestError(f"'{field}': {issue['msg']}", param=field)
+
+
 def validate_messages(request: OpenAIRequest) -> None:
     """Raise ``InvalidRequestError`` for a chat message that is not an OpenAI message
     object: vLLM's union also admits its internal ``Message`` (``author``, no ``role``),
-    which its chat renderer then fails on as an engine error."""
+    which its chat renderer then fails on as an engine error.
+
+    Also checks now what pydantic left lazy: the OpenAI message types declare content parts
+    and tool calls ``Iterable``, which pydantic validates only as they are iterated; the
+    unread iterator would fail to pickle on its way to the replica."""
     for index, message in enumerate(vars(request).get("messages") or ()):
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-            field = f"messages.{index}"
+        field = f"messages.{index}"
+        if not isinstance(message, MutableMapping) or not isinstance(message.get("role"), str):
             raise InvalidRequestError(
                 f"'{field}' must be an object with a 'role' and a 'content'", param=field
             )
+        for key, value in message.items():
+            message[key] = _read_lazy(value, f"{field}.{key}")
+
+
+def _read_lazy(value: Any, field: str, depth: int = 0) -> Any:
+    if isinstance(value, Iterator):
+        try:
+            value = list(value)
+        except ValidationError as error:
+            raise validation_failure(error, prefix=field) from None
+    if depth >= _LAZY_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [_read_lazy(item, f"{field}.{index}", depth + 1) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _read_lazy(item, f"{field}.{key}", depth + 1) for key, item in value.items()}
+    return value
 
 
 def validate_sampling(request: OpenAIRequest, max_model_len: int | None) -> None:

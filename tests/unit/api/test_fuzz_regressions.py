@@ -3,6 +3,8 @@ each is now a client error naming what is wrong, over HTTP and gRPC alike."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from vllm.exceptions import VLLMValidationError
 
@@ -74,6 +76,34 @@ def test_a_message_in_vllm_internal_shape_is_a_400() -> None:
     status, error = post({"model": "alpha", "messages": [message]})
     assert status == 400
     assert error["param"] == "messages.0"
+
+
+@pytest.mark.parametrize(
+    ("content", "param_prefix"),
+    [
+        ({"a": 1}, "messages.0.content.0"),
+        ([None, "x"], "messages.0.content.0"),
+        ([{"type": "text", "text": "hi"}, 5], "messages.0.content.1"),
+    ],
+)
+def test_content_parts_of_the_wrong_shape_are_a_400_naming_the_part(
+    content: object, param_prefix: str
+) -> None:
+    # pydantic validates Iterable content only as it is read; unread, it failed to pickle
+    # on its way to the replica, which counted as a lost replica.
+    status, error = post({"model": "alpha", "messages": [{"role": "user", "content": content}]})
+    assert status == 400
+    assert error["param"].startswith(param_prefix)
+
+
+def test_content_parts_reach_the_model_as_a_list_that_pickles() -> None:
+    backend = ScriptedBackend({"alpha": [chat_response("hello")]})
+    parts = [{"type": "text", "text": "hi"}]
+    body = {"model": "alpha", "messages": [{"role": "user", "content": parts}]}
+    assert make_client(backend).post("/v1/chat/completions", json=body).status_code == 200
+    sent = backend.calls[0][2]
+    assert sent.messages[0]["content"] == parts
+    pickle.dumps(sent)
 
 
 def test_validate_integers_accepts_64_bit_values() -> None:

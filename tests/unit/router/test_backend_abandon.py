@@ -4,10 +4,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from ray.exceptions import ActorDiedError
+from ray.exceptions import ActorDiedError, RayTaskError
 from ray.serve.exceptions import RequestCancelledError
 
-from services.errors import ReplicaLostError, RetryableError, StreamInterruptedError
+from services.errors import (
+    ReplicaLostError,
+    RequestFailedError,
+    RetryableError,
+    StreamInterruptedError,
+)
 from services.router.backend import ModelLocation, ServeHandleBackend
 from tests.unit.router.test_core import chat
 
@@ -58,10 +63,11 @@ async def test_abandoned_calls_fail_with_the_reason_and_are_no_longer_counted() 
 
 
 class _DiesAfter:
-    """A response whose replica dies after ``items`` items."""
+    """A response whose replica dies (or raises ``error``) after ``items`` items."""
 
-    def __init__(self, items: int) -> None:
+    def __init__(self, items: int, error: Exception | None = None) -> None:
         self._left = items
+        self._error = error
 
     def cancel(self) -> None:
         pass
@@ -71,7 +77,7 @@ class _DiesAfter:
 
     async def __anext__(self) -> Any:
         if self._left == 0:
-            raise ActorDiedError()
+            raise self._error or ActorDiedError()
         self._left -= 1
         return "data: {}\n\n"
 
@@ -92,3 +98,32 @@ async def test_a_dead_replica_is_lost_before_the_answer_and_an_interruption_afte
             received.append(item)
     assert len(received) == items
     assert type(caught.value) is error
+
+
+def _raised_in_replica(cause: Exception) -> RayTaskError:
+    return RayTaskError("chat", "Traceback ...", cause).as_instanceof_cause()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ActorDiedError(), ReplicaLostError),
+        (_raised_in_replica(ActorDiedError()), ReplicaLostError),
+        (_raised_in_replica(RuntimeError("EngineDeadError: EngineCore died")), ReplicaLostError),
+        (_raised_in_replica(TypeError("bad content part")), RequestFailedError),
+        # Raised on our side before the request left (it did not pickle).
+        (TypeError("cannot pickle 'ValidatorIterator' object"), RequestFailedError),
+    ],
+)
+async def test_only_a_gone_replica_is_lost_not_an_error_raised_on_the_request(
+    raised: Exception, expected: type[Exception]
+) -> None:
+    class _Raising:
+        def remote(self, request: object) -> _DiesAfter:
+            return _DiesAfter(0, raised)
+
+    backend = ServeHandleBackend(lambda model: ModelLocation("model-alpha", "model-alpha"))
+    backend._handle = lambda model: type("H", (), {"chat": _Raising()})()  # type: ignore[method-assign]
+    with pytest.raises(expected) as caught:
+        await anext(backend.call("alpha", "chat", chat()))
+    assert type(caught.value) is expected

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from services.errors import InvalidRequestError, ReplicaLostError, StreamInterruptedError
+from services.errors import (
+    InvalidRequestError,
+    ReplicaLostError,
+    RequestFailedError,
+    StreamInterruptedError,
+)
 from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.engine_errors import split_at_error
@@ -68,6 +73,18 @@ async def test_when_retries_run_out_the_routes_fallback_answers() -> None:
     assert backend.calls == ["alpha", "alpha", "alpha", "beta"]
     assert result.decision.model == "beta"
     assert "ReplicaLostError" in result.decision.reason
+
+
+async def test_a_request_the_model_fails_on_is_neither_retried_nor_held_against_it() -> None:
+    failed = RequestFailedError("model 'alpha' failed on this request (TypeError)")
+    backend = CallScripts({"alpha": [[failed]], "beta": [[chat_response("fallback")]]})
+    router = Router(CATALOG, backend, routing=ROUTED)
+    for _ in range(10):
+        with pytest.raises(RequestFailedError):
+            await router.generate(chat("chat"), RoutingHints(model="chat"))
+    assert set(backend.calls) == {"alpha"}
+    assert len(backend.calls) == 10
+    assert router.open_circuits == {}
 
 
 async def test_retries_are_configurable_down_to_none() -> None:
