@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -23,6 +24,8 @@ from services.errors import (
 )
 from services.router.engine_errors import ENGINE_DEAD_MARKERS
 from services.router.requests import Endpoint, OpenAIRequest
+
+logger = logging.getLogger(__name__)
 
 
 class ModelBackend(Protocol):
@@ -132,6 +135,8 @@ class ServeHandleBackend:
                 ) from error
             if _replica_lost(error):
                 raise _unavailable(model, error) from error
+            # A 500 the caller cannot explain: the operator needs the replica's traceback.
+            logger.warning("model '%s' raised on a request: %r", model, error)
             raise RequestFailedError(
                 f"model '{model}' failed on this request ({type(error).__name__})"
             ) from error
@@ -149,16 +154,14 @@ class _Call:
 
 
 def _replica_lost(error: Exception) -> bool:
-    """Whether ``error`` says the replica (or the way to it) is gone rather than that its
-    code raised on this very request: only then may another replica or model fare better."""
-    if isinstance(error, RayTaskError):
-        # The replica's own code raised; it is lost only when that was a Ray failure
-        # underneath (an actor it called died) or its engine died.
-        text = f"{type(error.cause).__name__}: {error.cause}"
-        return isinstance(error.cause, RayError) or any(
-            marker in text for marker in ENGINE_DEAD_MARKERS
-        )
-    return isinstance(error, RayError | RayServeException | grpc.RpcError)
+    """Whether ``error`` says the replica (or the way to it, or its engine) is gone rather than
+    that its code raised on this very request: only then may another replica or model fare
+    better. On Ray Serve's gRPC transport the replica's own exceptions arrive unwrapped."""
+    cause = error.cause if isinstance(error, RayTaskError) else error
+    if isinstance(cause, RayError | RayServeException | grpc.RpcError):
+        return True
+    text = f"{type(cause).__name__}: {cause}"
+    return any(marker in text for marker in ENGINE_DEAD_MARKERS)
 
 
 def _unavailable(model: str, error: Exception) -> ReplicaLostError:

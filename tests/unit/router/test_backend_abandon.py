@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from ray.exceptions import ActorDiedError, RayTaskError
 from ray.serve.exceptions import RequestCancelledError
+from vllm.v1.engine.exceptions import EngineDeadError
 
 from services.errors import (
     ReplicaLostError,
@@ -110,6 +111,8 @@ def _raised_in_replica(cause: Exception) -> RayTaskError:
         (ActorDiedError(), ReplicaLostError),
         (_raised_in_replica(ActorDiedError()), ReplicaLostError),
         (_raised_in_replica(RuntimeError("EngineDeadError: EngineCore died")), ReplicaLostError),
+        # Ray Serve's gRPC transport delivers the replica's exception as it was raised.
+        (EngineDeadError(), ReplicaLostError),
         (_raised_in_replica(TypeError("bad content part")), RequestFailedError),
         # Raised on our side before the request left (it did not pickle).
         (TypeError("cannot pickle 'ValidatorIterator' object"), RequestFailedError),
