@@ -72,8 +72,13 @@ async def parse_body(
 ) -> RequestModel:
     raw = await read_body(request, max_bytes)
     try:
-        payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        # Strictly: json.loads(bytes) would let UTF-8-encoded surrogates through as text.
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequestError(f"the request body is not valid UTF-8: {error}") from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
         raise InvalidRequestError(f"the request body is not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidRequestError("the request body is nested too deeply") from None

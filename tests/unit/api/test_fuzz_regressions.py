@@ -158,6 +158,14 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(body: bytes, param: str | No
     assert "lone surrogate" in error["message"]
 
 
+def test_a_surrogate_encoded_as_utf8_bytes_is_a_400() -> None:
+    # json.loads(bytes) decodes with "surrogatepass": the model name became unencodable text.
+    body = b'{"model": "a\xed\xbf\xbfb", "messages": [{"role": "user", "content": "hi"}]}'
+    status, error = post(body)
+    assert status == 400
+    assert "UTF-8" in error["message"]
+
+
 def test_a_surrogate_pair_is_text() -> None:
     body = b'{"model": "alpha", "messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}'
     assert post(body)[0] == 200
