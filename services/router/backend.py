@@ -22,7 +22,7 @@ from services.errors import (
     RetryableError,
     StreamInterruptedError,
 )
-from services.router.engine_errors import ENGINE_DEAD_MARKERS
+from services.router.engine_errors import engine_died
 from services.router.requests import Endpoint, OpenAIRequest
 
 logger = logging.getLogger(__name__)
@@ -160,8 +160,7 @@ def _replica_lost(error: Exception) -> bool:
     cause = error.cause if isinstance(error, RayTaskError) else error
     if isinstance(cause, RayError | RayServeException | grpc.RpcError):
         return True
-    text = f"{type(cause).__name__}: {cause}"
-    return any(marker in text for marker in ENGINE_DEAD_MARKERS)
+    return engine_died(f"{type(cause).__name__}: {cause}")
 
 
 def _unavailable(model: str, error: Exception) -> ReplicaLostError:

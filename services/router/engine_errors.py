@@ -38,7 +38,7 @@ def from_engine_error(
         return OverloadedError(message)
     if code == 503:
         return RetryableError(message)
-    if code >= 500 and any(marker in message for marker in ENGINE_DEAD_MARKERS):
+    if code >= 500 and engine_died(message):
         return ReplicaLostError(f"model '{model}' lost its engine: {message}")
     if 400 <= code < 500:
         param = error.param
@@ -47,6 +47,12 @@ def from_engine_error(
             param = input_field
         return InvalidRequestError(message, param=param)
     return ServerError(message)
+
+
+def engine_died(text: str) -> bool:
+    """Whether an error's text (a message, or an exception's type and message) is vLLM's
+    report that its engine core process is gone."""
+    return any(marker in text for marker in ENGINE_DEAD_MARKERS)
 
 
 def mid_stream_error(
