@@ -1,4 +1,4 @@
-"""The judge's labelled set: texts.py's templates expanded into Llama Guard 3 rows.
+"""The judge's labelled set: the texts package's templates expanded into Llama Guard 3 rows.
 
 Each row is what the guardrail's judge check sends (build_judge_prompt with the categories a
 judge check asks about by default) and what Llama Guard 3 answers ("safe", or "unsafe" and
