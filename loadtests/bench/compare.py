@@ -1,8 +1,10 @@
 """The standard comparison (``make bench``): llm-fleet over HTTP and gRPC, Ray Serve LLM's
-stock ``build_openai_app`` and bare ``vllm serve``, on the same model, one after another.
+stock ``build_openai_app`` (and Ray's fastest single-model path, ``ray-serve-llm-direct``) and
+bare ``vllm serve``, on the same model, one after another.
 
-    python -m loadtests.bench.compare [--systems vllm,ray-serve-llm,llm-fleet] \\
-        [--concurrency 1,4,16] [--requests 128] [--max-tokens 64] [--out DIR]
+    python -m loadtests.bench.compare \\
+        [--systems vllm,ray-serve-llm,ray-serve-llm-direct,llm-fleet] [--concurrency 1,4,16] \\
+        [--requests 128] [--max-tokens 64] [--out DIR]
 
 Each system is started, warmed up, measured at every concurrency and stopped before the
 next starts. llm-fleet is measured four ways: HTTP and gRPC, each on its default guard
@@ -79,7 +81,7 @@ class Target:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m loadtests.bench.compare", description=__doc__)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="llm-fleet's config")
-    parser.add_argument("--systems", default="vllm,ray-serve-llm,llm-fleet")
+    parser.add_argument("--systems", default="vllm,ray-serve-llm,ray-serve-llm-direct,llm-fleet")
     parser.add_argument("--concurrency", default="1,4,16")
     parser.add_argument("--requests", type=int, default=128, help="requests per run")
     parser.add_argument("--max-tokens", type=int, default=64)
@@ -102,12 +104,23 @@ def _systems(
         engine=engine,
         port=RAY_SERVE_LLM_PORT,
     )
+    ray_llm_direct = RayServeLLM(
+        "ray-serve-llm-direct",
+        f"http://127.0.0.1:{RAY_SERVE_LLM_PORT}/v1",
+        engine=engine,
+        port=RAY_SERVE_LLM_PORT,
+        direct=True,
+    )
     fleet = LLMFleet("llm-fleet", http, config=args.config)
     plan = {
         "vllm": (vllm, [Target("vllm", "http", vllm.base_url, engine.model)]),
         "ray-serve-llm": (
             ray_llm,
             [Target("ray-serve-llm", "http", ray_llm.base_url, engine.model)],
+        ),
+        "ray-serve-llm-direct": (
+            ray_llm_direct,
+            [Target("ray-serve-llm-direct", "http", ray_llm_direct.base_url, engine.model)],
         ),
         "llm-fleet": (
             fleet,

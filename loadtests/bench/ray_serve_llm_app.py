@@ -30,6 +30,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--engine-kwargs", type=json.loads, default={})
     parser.add_argument("--num-cpus", type=int, default=8)
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="LLMServer as the ingress (run with systems.RAY_DIRECT_PATH_ENV set)",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,12 +55,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": args.port})
-        app = build_openai_app(
-            {
-                "llm_configs": [llm_config(args)],
-                "ingress_deployment_config": {"ray_actor_options": {"num_cpus": 0}},
-            }
-        )
+        builder: dict[str, object] = {"llm_configs": [llm_config(args)]}
+        if not args.direct:
+            # Direct streaming has no separate ingress (it refuses this setting).
+            builder["ingress_deployment_config"] = {"ray_actor_options": {"num_cpus": 0}}
+        app = build_openai_app(builder)
         serve.run(app, blocking=False)
         print(f"serving {args.model} on http://127.0.0.1:{args.port}/v1", flush=True)
         stop.wait()

@@ -55,3 +55,15 @@ def test_ports_in_use_finds_a_listener() -> None:
         port = listener.getsockname()[1]
         assert ports_in_use([port]) == [port]
     assert ports_in_use([port]) == []
+
+
+def test_ray_serve_llm_direct_path_runs_llm_server_as_the_ingress_behind_haproxy() -> None:
+    stock = RayServeLLM("ray-serve-llm", "http://127.0.0.1:8200/v1", engine=ENGINE)
+    direct = RayServeLLM(
+        "ray-serve-llm-direct", "http://127.0.0.1:8200/v1", engine=ENGINE, direct=True
+    )
+
+    assert "--direct" in direct.start_command() and "--direct" not in stock.start_command()
+    assert direct.start_env()["RAY_SERVE_LLM_ENABLE_DIRECT_STREAMING"] == "1"
+    assert direct.start_env()["RAY_SERVE_ENABLE_HA_PROXY"] == "1"
+    assert stock.start_env() == {}
