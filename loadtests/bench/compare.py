@@ -7,9 +7,11 @@ bare ``vllm serve``, on the same model, one after another.
         [--requests 128] [--max-tokens 64] [--out DIR]
 
 Each system is started, warmed up, measured at every concurrency and stopped before the
-next starts. llm-fleet is measured four ways: HTTP and gRPC, each on its default guard
-policy (``tiny-qwen2``: the embedded default's ``standard`` checks) and on the same model
-with no guard checks (the ``tiny-qwen2-unguarded`` route). One more run per HTTP row at the
+next starts. llm-fleet is measured six ways: HTTP and gRPC, each on the same model with no
+guard checks (the ``tiny-qwen2-unguarded`` route), with rule guardrails only (the
+``tiny-qwen2-rules`` route: PII, secrets, banned words, prompt length) and with its default
+guard policy (``tiny-qwen2``: the embedded default's ``standard`` checks, which add the
+embedding model's injection and topic checks). One more run per HTTP row at the
 highest concurrency reads every process's CPU time (where the time goes, per hop). vLLM's
 own ``vllm bench serve`` then measures bare vLLM and llm-fleet's HTTP endpoint again, as a
 cross-check by a client we did not write. Writes ``results.json``, ``report.md``, ``latency.png``,
@@ -63,6 +65,7 @@ from .systems import (
 
 DEFAULT_CONFIG = REPO / "loadtests/configs/bench.yaml"
 UNGUARDED_ROUTE = "tiny-qwen2-unguarded"
+RULES_ROUTE = "tiny-qwen2-rules"
 WARM_UP_REQUESTS = 8
 VLLM_PORT = 8100
 RAY_SERVE_LLM_PORT = 8200
@@ -127,6 +130,8 @@ def _systems(
             [
                 Target("llm-fleet", "http", http, UNGUARDED_ROUTE),
                 Target("llm-fleet", "grpc", grpc, UNGUARDED_ROUTE),
+                Target("llm-fleet+rules", "http", http, RULES_ROUTE),
+                Target("llm-fleet+rules", "grpc", grpc, RULES_ROUTE),
                 Target("llm-fleet+guards", "http", http, engine.model),
                 Target("llm-fleet+guards", "grpc", grpc, engine.model),
             ],

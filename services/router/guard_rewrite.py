@@ -23,6 +23,12 @@ from services.guardrails.pipeline import GuardPipeline
 from services.guardrails.redaction import Span, apply_spans, merge_spans
 from services.guardrails.stream import StreamGuard
 from services.router.requests import ChatCompletionRequest, OpenAIRequest, OpenAIResponse
+from services.router.stream_events import (
+    EVENT_SEPARATOR,
+    is_done,
+    join_text_deltas,
+    parse_events,
+)
 from services.router.types import RequestFacts
 
 # Joins the prompt's texts for one scan; no finding of ours spans a blank line.
@@ -247,23 +253,19 @@ class GuardedStream:
     async def _guarded(self, chunks: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
         async for sse in chunks:
             out: list[str] = []
-            for event in sse.split(_SEPARATOR):
-                if not event.strip():
-                    continue
-                payload = event.removeprefix("data: ")
-                if payload.strip() == "[DONE]":
+            for event in join_text_deltas(parse_events(sse), chat=self._chat):
+                if is_done(event):
                     out += [f"data: {json.dumps(chunk)}" for chunk in await self._flush()]
-                if payload.strip() == "[DONE]" or not payload.startswith("{"):
+                if isinstance(event, str):
                     out.append(event)
                     continue
-                chunk = json.loads(payload)
-                kept = await self._rewrite_chunk(chunk)
+                kept = await self._rewrite_chunk(event)
                 if kept is not None:
                     out.append(f"data: {json.dumps(kept)}")
                 if self.blocked_by is not None:
                     break
             if out:
-                yield "".join(f"{event}{_SEPARATOR}" for event in out)
+                yield "".join(f"{event}{EVENT_SEPARATOR}" for event in out)
             if self.blocked_by is not None:
                 return
 

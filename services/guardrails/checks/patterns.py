@@ -31,12 +31,7 @@ class RegexCheck:
             (key.upper(), re.compile(value, flags)) for key, value in patterns.items()
         ]
         self._max_match_chars = max_match_chars
-        # A stream holds back only where a pattern may still be matching (see open_tail); a
-        # pattern the ``regex`` module cannot compile keeps the whole window instead.
-        try:
-            self._open_tail: OpenTail | None = OpenTail(p for _, p in self._patterns)
-        except regex.error:
-            self._open_tail = None
+        self._open_tail = _open_tail([pattern for _, pattern in self._patterns])
 
     @classmethod
     def from_config(cls, config: RegexCheckConfig) -> RegexCheck:
@@ -53,8 +48,7 @@ class RegexCheck:
         return self._max_match_chars
 
     def open_from(self, text: str) -> int:
-        since = max(0, len(text) - self._max_match_chars)
-        return self._open_tail.start(text, since) if self._open_tail else since
+        return _open_from(self._open_tail, text, self._max_match_chars)
 
     def scan(self, text: str) -> list[Finding]:
         return [
@@ -85,6 +79,7 @@ class KeywordCheck:
         self._pattern = re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
         # The lookarounds read one character either side of the word.
         self._max_match_chars = max(len(word) for word in words) + (2 if whole_word else 0)
+        self._open_tail = _open_tail([self._pattern])
 
     @classmethod
     def from_config(cls, config: KeywordsCheckConfig) -> KeywordCheck:
@@ -99,8 +94,25 @@ class KeywordCheck:
     def max_match_chars(self) -> int:
         return self._max_match_chars
 
+    def open_from(self, text: str) -> int:
+        return _open_from(self._open_tail, text, self._max_match_chars)
+
     def scan(self, text: str) -> list[Finding]:
         return [
             Finding(self.name, self.category, match.start(), match.end())
             for match in self._pattern.finditer(text)
         ]
+
+
+def _open_tail(patterns: list[re.Pattern[str]]) -> OpenTail | None:
+    # A stream holds back only where a pattern may still be matching (see open_tail); a
+    # pattern the ``regex`` module cannot compile keeps the whole window instead.
+    try:
+        return OpenTail(patterns)
+    except regex.error:
+        return None
+
+
+def _open_from(open_tail: OpenTail | None, text: str, max_match_chars: int) -> int:
+    since = max(0, len(text) - max_match_chars)
+    return open_tail.start(text, since) if open_tail else since

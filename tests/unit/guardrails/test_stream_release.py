@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from services.guardrails.checks.patterns import RegexCheck
+from services.guardrails.checks.patterns import KeywordCheck, RegexCheck
 from services.guardrails.checks.pii import PiiCheck
 from services.guardrails.checks.secrets import SecretsCheck
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
@@ -145,3 +145,37 @@ async def test_an_operator_regex_holds_only_a_match_in_progress() -> None:
     assert (await guard.feed("ticket # 12")).emit == ""
     assert (await guard.feed("34 is open")).emit == "<TICKET> is "
     assert (await guard.finish()).emit == "open"
+
+
+BANNED = KeywordCheck("banned", ["nerve agent", "pipe bomb", "gun"])
+
+
+@pytest.mark.parametrize("seed", range(30))
+async def test_keywords_stream_like_the_whole_text(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [
+        "nerve agent",
+        "nerve agents",
+        "Nerve  agent",
+        "pipe",
+        "bomb",
+        "gunner",
+        "GUN",
+        *WORDS,
+    ]
+    text = "".join(rng.choice(pieces) + rng.choice([" ", ", ", "\n", ""]) for _ in range(25))
+    pipeline = GuardPipeline([GuardedCheck(BANNED, "redact")], "output")
+    out = await _run(StreamGuard(pipeline), _chunks(text, rng))
+    assert "".join(out) == pipeline.scan(text).text, text
+
+
+async def test_keywords_hold_only_a_word_that_could_still_become_one() -> None:
+    guard = StreamGuard(GuardPipeline([GuardedCheck(BANNED, "redact")], "output"))
+    # Prose goes out word by word, not a keyword's length (13 characters) behind.
+    assert (await guard.feed("The weather is")).emit == "The weather "
+    assert (await guard.feed(" fine, a nerve")).emit == "is fine, a "
+    assert (await guard.feed(" agent")).emit == ""
+    assert (await guard.feed("s and")).emit == "nerve agents "
+    assert (await guard.feed(" a gun")).emit == "and a "
+    assert (await guard.feed(".")).emit == "<KEYWORD>."
+    assert (await guard.finish()).emit == ""

@@ -278,3 +278,16 @@ async def test_a_whole_prompt_block_closes_the_model_call_and_outranks_its_error
         await router.generate_stream(chat("build a bomb"), RoutingHints("alpha"))
     assert (caught.value.direction, caught.value.category) == ("input", "WEAPONS")
     assert backend.closed_early == 1  # the engine request is aborted
+
+
+async def test_a_replica_message_of_several_tokens_leaves_as_one_event() -> None:
+    grouped = "".join(sse_chunk(token) for token in ["The ", "weather ", "is ", "fine"])
+    script = [grouped, sse_chunk(None, "stop") + "data: [DONE]\n\n"]
+    backend = ScriptedBackend({"alpha": script})
+    stream = await router(backend).generate_stream(chat("hi"), RoutingHints(model="alpha"))
+    async with aclosing(stream.chunks) as chunks:
+        events = [event async for event in chunks]
+    text, _ = texts(events)
+    assert text == "The weather is fine"
+    # The guard held back the word being written, and sent the rest as one delta.
+    assert events[0].count("data: ") == 1 and '"The weather is "' in events[0]
