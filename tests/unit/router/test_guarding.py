@@ -18,6 +18,7 @@ from services.router.catalog import ModelCatalog, ServedModel
 from services.router.core import Router
 from services.router.guarding import Guardrails
 from services.router.requests import ChatCompletionRequest, CompletionRequest
+from services.router.results import RoutedStream
 from services.router.types import RoutingHints
 from tests.unit.router.fakes import ScriptedBackend, chat_response
 
@@ -82,6 +83,16 @@ def texts(events: list[str]) -> tuple[str, list[str | None]]:
                 text += choice["delta"].get("content") or ""
                 finishes.append(choice["finish_reason"])
     return text, finishes
+
+
+async def streamed(script: list[str]) -> tuple[list[str], RoutedStream]:
+    """Every event a guarded stream of ``script`` sends, and the stream."""
+    stream = await router(ScriptedBackend({"alpha": script})).generate_stream(
+        chat("hi"), RoutingHints(model="alpha")
+    )
+    async with aclosing(stream.chunks) as chunks:
+        events = [event async for event in chunks]
+    return events, stream
 
 
 async def test_the_model_sees_the_prompt_redacted_in_every_message() -> None:
@@ -173,10 +184,7 @@ async def test_a_completion_is_redacted_or_blocked() -> None:
 async def test_a_card_split_across_stream_chunks_never_leaves_unredacted() -> None:
     pieces = ["Your card is 4111 11", "11 1111 ", "1111, thanks", None]
     script = [sse_chunk(p) for p in pieces[:-1]] + [sse_chunk(None, "stop"), "data: [DONE]\n\n"]
-    backend = ScriptedBackend({"alpha": script})
-    stream = await router(backend).generate_stream(chat("hi"), RoutingHints(model="alpha"))
-    async with aclosing(stream.chunks) as chunks:
-        events = [event async for event in chunks]
+    events, stream = await streamed(script)
     text, finishes = texts(events)
     assert text == "Your card is <CREDIT_CARD>, thanks"
     assert not any("1111" in event for event in events)
@@ -203,11 +211,7 @@ async def test_a_blocked_stream_ends_with_content_filter_and_closes_the_model_ca
 
 async def test_the_finishing_chunk_reports_the_output_verdict() -> None:
     script = [sse_chunk(f"card {CARD} done"), sse_chunk(None, "stop"), "data: [DONE]\n\n"]
-    stream = await router(ScriptedBackend({"alpha": script})).generate_stream(
-        chat("hi"), RoutingHints(model="alpha")
-    )
-    async with aclosing(stream.chunks) as chunks:
-        events = [event async for event in chunks]
+    events, stream = await streamed(script)
     finishing = next(e for e in events if '"finish_reason": "stop"' in e)
     report = json.loads(finishing.removeprefix("data: "))["fleet"]["guardrails"]
     assert report["policies"] == ["strict"] and report["output"]["redacted"] == 1
@@ -215,11 +219,7 @@ async def test_the_finishing_chunk_reports_the_output_verdict() -> None:
 
 async def test_text_held_back_is_released_at_the_end_without_a_finish_reason() -> None:
     script = [sse_chunk("almost done, "), sse_chunk(f"card {CARD}"), "data: [DONE]\n\n"]
-    stream = await router(ScriptedBackend({"alpha": script})).generate_stream(
-        chat("hi"), RoutingHints(model="alpha")
-    )
-    async with aclosing(stream.chunks) as chunks:
-        events = [event async for event in chunks]
+    events, stream = await streamed(script)
     assert texts(events)[0] == "almost done, card <CREDIT_CARD>"
     assert events[-1].endswith("data: [DONE]\n\n")
 
@@ -283,10 +283,7 @@ async def test_a_whole_prompt_block_closes_the_model_call_and_outranks_its_error
 async def test_a_replica_message_of_several_tokens_leaves_as_one_event() -> None:
     grouped = "".join(sse_chunk(token) for token in ["The ", "weather ", "is ", "fine"])
     script = [grouped, sse_chunk(None, "stop") + "data: [DONE]\n\n"]
-    backend = ScriptedBackend({"alpha": script})
-    stream = await router(backend).generate_stream(chat("hi"), RoutingHints(model="alpha"))
-    async with aclosing(stream.chunks) as chunks:
-        events = [event async for event in chunks]
+    events, _ = await streamed(script)
     text, _ = texts(events)
     assert text == "The weather is fine"
     # The guard held back the word being written, and sent the rest as one delta.
