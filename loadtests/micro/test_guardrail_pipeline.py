@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
+from collections.abc import AsyncGenerator
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -29,10 +31,11 @@ from services.guardrails.checks.pii import PiiCheck
 from services.guardrails.checks.secrets import SecretsCheck
 from services.guardrails.checks.topics import TopicsCheck
 from services.guardrails.checks.windows import SharedEmbedder
-from services.guardrails.findings import TextCheck
+from services.guardrails.findings import GuardContext, TextCheck
 from services.guardrails.outcome import GuardOutcome
 from services.guardrails.pipeline import GuardedCheck, GuardPipeline
 from services.guardrails.stream import StreamGuard
+from services.router.guard_rewrite import GuardedStream
 
 PARAGRAPH = (
     "Quarterly report: revenue rose {pct}% to ${amount:,} on 2024-{month:02d}-{day:02d}, while "
@@ -197,6 +200,57 @@ def test_stream_whole_completion(
     assert not summary.blocked and not summary.failures
     assert {"TICKET", "EMAIL", "PHONE"} <= categories(summary)
     assert "<EMAIL>" in sent and "@example.com" not in sent
+
+
+# A 64-token answer as a model replica streams it at 16 streams: the first token alone,
+# then groups as its coalescing window grows (cluster/models/coalescing.py).
+REPLICA_GROUPS = [1, 1, 2, 4, 6, 8, 8, 8, 8, 8, 10]
+
+
+def completion_chunk(text: str, finish: str | None = None) -> str:
+    choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
+    chunk = {"id": "c", "object": "text_completion", "model": "m", "choices": [choice]}
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+def replica_messages(text: str, groups: list[int]) -> list[str]:
+    """``text`` cut into 64 tokens of equal length, sent in messages of ``groups`` tokens."""
+    size = -(-len(text) // sum(groups))
+    tokens = [text[at : at + size] for at in range(0, len(text), size)]
+    messages, at = [], 0
+    for count in groups:
+        messages.append("".join(completion_chunk(token) for token in tokens[at : at + count]))
+        at += count
+    return [*messages, completion_chunk("", "length") + "data: [DONE]\n\n"]
+
+
+async def guarded_stream_once(pipeline: GuardPipeline, messages: list[str]) -> str:
+    async def replica() -> AsyncGenerator[str, None]:
+        for message in messages:
+            yield message
+
+    rewrite = GuardedStream(pipeline, GuardContext(messages=()), chat=False)
+    events = [event async for event in rewrite.rewrite(replica())]
+    return "".join(events)
+
+
+@pytest.mark.benchmark(group="guard: a replica's stream through the router")
+@pytest.mark.parametrize("grouping", ["11 messages", "a message per token"])
+def test_guarded_replica_stream(
+    benchmark: BenchmarkFixture,
+    loop: asyncio.AbstractEventLoop,
+    checks: dict[str, TextCheck],
+    fresh: list[str],
+    grouping: str,
+) -> None:
+    """A 64-token, 640-character completion through the router's output guard (all rule
+    checks), as the replica groups it or with one message per token."""
+    pipeline = redacting(list(checks.values()), "output")
+    groups = REPLICA_GROUPS if grouping == "11 messages" else [1] * sum(REPLICA_GROUPS)
+    streams = itertools.cycle([replica_messages(text[:640], groups) for text in fresh[:50]])
+    sent = benchmark(lambda: loop.run_until_complete(guarded_stream_once(pipeline, next(streams))))
+    assert "<EMAIL>" in sent and "@example.com" not in sent
+    assert sent.endswith("data: [DONE]\n\n")
 
 
 @pytest.fixture(scope="module")
