@@ -4,10 +4,12 @@ bare ``vllm serve``, on the same model, one after another.
 
     python -m loadtests.bench.compare \\
         [--systems vllm,ray-serve-llm,ray-serve-llm-direct,llm-fleet] [--concurrency 1,4,16] \\
-        [--requests 128] [--max-tokens 64] [--out DIR]
+        [--requests 128] [--max-tokens 64] [--rounds 1] [--out DIR]
 
 Each system is started, warmed up, measured at every concurrency and stopped before the
-next starts. llm-fleet is measured six ways: HTTP and gRPC, each on the same model with no
+next starts; ``--rounds N`` does all of that N times and judges the targets on the median of
+the rounds' ratios (each round's runs against bare vLLM's run of the same round).
+llm-fleet is measured six ways: HTTP and gRPC, each on the same model with no
 guard checks (the ``tiny-qwen2-unguarded`` route), with rule guardrails only (the
 ``tiny-qwen2-rules`` route: PII, secrets, banned words, prompt length) and with its default
 guard policy (``tiny-qwen2``: the embedded default's ``standard`` checks, which add the
@@ -89,6 +91,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=128, help="requests per run")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--prompts", default=str(REPO / "loadtests/data/prompts.jsonl"))
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every system this many times, in turn; the targets are judged on the "
+        "medians (this machine's runs vary by a third from one to the next)",
+    )
     parser.add_argument("--cross-check-prompts", type=int, default=64, help="0 skips it")
     parser.add_argument("--out", type=Path, default=None, help="default: loadtests/results/<UTC>")
     return parser.parse_args(argv)
@@ -156,19 +165,26 @@ async def _cpu(target: Target, prompts: list[str], args: argparse.Namespace) -> 
 
 
 async def _measure(
-    target: Target, prompts: list[str], concurrencies: list[int], args: argparse.Namespace
+    target: Target, prompts: list[str], round_number: int, args: argparse.Namespace
 ) -> list[Run]:
     runs = []
     async with _client(target, args) as client:
         # First requests pay one-off costs (connections, lazy imports, caches): not measured.
         await run_closed_loop(client.send, prompts, WARM_UP_REQUESTS, WARM_UP_REQUESTS)
-        for concurrency in concurrencies:
+        for concurrency in args.concurrencies:
             results, duration = await run_closed_loop(
                 client.send, prompts, concurrency, args.requests
             )
             summary = summarize(results, duration)
             runs.append(
-                Run(target.label, target.transport, "closed", summary, concurrency=concurrency)
+                Run(
+                    target.label,
+                    target.transport,
+                    "closed",
+                    summary,
+                    concurrency=concurrency,
+                    round=round_number,
+                )
             )
             failed = [r for r in results if not r.ok]
             note = f", first error: {failed[0].error}" if failed else ""
@@ -260,24 +276,44 @@ def _run(args: argparse.Namespace, config: ClusterConfig) -> tuple[list[Run], di
     prompts = [p.prompt for p in load_prompts(args.prompts)]
     runs: list[Run] = []
     cpu: dict[str, CpuSample] = {}
-    for system, targets in plan:
-        _say(f"{system.name}: starting")
-        try:
-            seconds = system.start(engine.model, args.out / "logs")
-            _say(f"{system.name}: serving after {seconds:.0f} s")
-            for target in targets:
-                runs += asyncio.run(_measure(target, prompts, args.concurrencies, args))
+    for round_number in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            _say(f"round {round_number} of {args.rounds}")
+        for system, targets in plan:
+            runs += _round(system, targets, engine, prompts, round_number, cpu, args)
+    return runs, cpu
+
+
+def _round(
+    system: System,
+    targets: list[Target],
+    engine: Engine,
+    prompts: list[str],
+    round_number: int,
+    cpu: dict[str, CpuSample],
+    args: argparse.Namespace,
+) -> list[Run]:
+    """Start ``system``, measure each target, stop it. The first round also reads every
+    process's CPU and runs the cross-check."""
+    runs: list[Run] = []
+    _say(f"{system.name}: starting")
+    try:
+        seconds = system.start(engine.model, args.out / "logs")
+        _say(f"{system.name}: serving after {seconds:.0f} s")
+        for target in targets:
+            runs += asyncio.run(_measure(target, prompts, round_number, args))
+        if round_number == 1:
             # Where the CPU goes: one more busy run per HTTP row, reading every process.
             for target in (t for t in targets if t.transport == "http"):
                 cpu[target.label] = asyncio.run(_cpu(target, prompts, args))
             if args.cross_check_prompts and system.name in ("vllm", "llm-fleet"):
                 _cross_check(system, targets, engine, args)
-        except SystemFailure as error:
-            _say(f"{system.name}: {error}")
-        finally:
-            system.stop()
-            _say(f"{system.name}: stopped")
-    return runs, cpu
+    except SystemFailure as error:
+        _say(f"{system.name}: {error}")
+    finally:
+        system.stop()
+        _say(f"{system.name}: stopped")
+    return runs
 
 
 def write_report(
@@ -288,7 +324,10 @@ def write_report(
     took_s: float,
 ) -> Path:
     (args.out / "results.json").write_text(to_json(runs), encoding="utf-8")
-    plots = write_plots(runs, args.out, title=f"({args.max_tokens} output tokens per request)")
+    first_round = [run for run in runs if run.round == 1]
+    plots = write_plots(
+        first_round, args.out, title=f"({args.max_tokens} output tokens per request)"
+    )
     sections = [
         f"# llm-fleet load test: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n",
         machine_markdown(command) + f"- took: {took_s / 60:.1f} minutes\n",
@@ -320,6 +359,8 @@ def write_report(
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     args.concurrencies = [int(c) for c in args.concurrency.split(",")]
+    if args.rounds < 1:
+        raise SystemExit("--rounds: at least 1")
     if args.out is None:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
         args.out = REPO / "loadtests/results" / stamp

@@ -42,7 +42,11 @@ def cross_check_markdown(rows: Sequence[dict[str, Any]], runs: Sequence[Run]) ->
             f"| {_num(row['median_tpot_ms'], 2)} | {row['failed']} |"
         )
     baseline = {row["concurrency"]: row for row in rows if row["system"] == BASELINE}
-    ours = {(r.run.system, r.run.concurrency): r for r in ratios(runs) if r.run.transport == "http"}
+    ours = {
+        (r.run.system, r.run.concurrency): r
+        for r in ratios(runs)
+        if r.run.transport == "http" and r.run.round == 1  # the cross-check runs in round 1
+    }
     lines += [
         "",
         "| system | load | tok/s vs bare vLLM: vllm bench | ours "

@@ -36,6 +36,9 @@ class Run:
     summary: Summary
     concurrency: int | None = None
     rate: float | None = None
+    # ``make bench --rounds N`` measures every system N times, in turn: each round's runs
+    # are compared with the baseline's run of the same round.
+    round: int = 1
 
     @property
     def load(self) -> str:
@@ -52,6 +55,7 @@ class Run:
             "mode": self.mode,
             "concurrency": self.concurrency,
             "rate": self.rate,
+            "round": self.round,
             **self.summary.to_dict(),
         }
 

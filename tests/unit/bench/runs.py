@@ -6,11 +6,16 @@ from loadtests.bench.stats import summarize
 
 
 def closed_run(
-    system: str, concurrency: int, *, ttft_s: float, tokens: int, transport: str = "http"
+    system: str,
+    concurrency: int,
+    *,
+    ttft_s: float,
+    tokens: int,
+    transport: str = "http",
+    round_number: int = 1,
 ) -> Run:
     """``concurrency`` requests of ``tokens`` tokens each, in one second, first token after
     ``ttft_s``: output tok/s is ``concurrency * tokens``."""
     result = RequestResult(True, None, 0.0, [ttft_s, ttft_s + 0.01], ttft_s + 0.1, tokens)
-    return Run(
-        system, transport, "closed", summarize([result] * concurrency, 1.0), concurrency=concurrency
-    )
+    summary = summarize([result] * concurrency, 1.0)
+    return Run(system, transport, "closed", summary, concurrency=concurrency, round=round_number)

@@ -89,3 +89,31 @@ def test_summary_has_one_row_per_system_and_transport() -> None:
     assert rows["vllm", "http"].endswith("| 1.00x (baseline) | - |")
     assert "| 20 ms | 1520 | 16.0 | 60 ms | 0.95x | +10 ms |" in rows["llm-fleet", "http"]
     assert "| n/a | 1280 |" in rows["llm-fleet", "grpc"]  # no run at 1 stream
+
+
+def _rounds() -> list:
+    """Three rounds in which bare vLLM and llm-fleet both vary; llm-fleet's ratio is 0.8,
+    0.95 and 1.0 (a run is compared with the baseline of its own round)."""
+    runs = []
+    for round_number, (base, ours) in enumerate([(100, 80), (60, 57), (90, 90)], start=1):
+        runs += [
+            closed_run("vllm", 16, ttft_s=0.05, tokens=base, round_number=round_number),
+            closed_run("llm-fleet", 16, ttft_s=0.06, tokens=ours, round_number=round_number),
+        ]
+    return runs
+
+
+def test_each_round_is_compared_with_its_own_baseline() -> None:
+    found = sorted(r.throughput_ratio for r in ratios(_rounds()))
+
+    assert found == pytest.approx([0.8, 0.95, 1.0])
+
+
+def test_targets_are_judged_on_the_median_over_rounds_with_the_range_shown() -> None:
+    (throughput,) = [t for t in targets(_rounds()) if t.goal.startswith("output")]
+
+    assert throughput.met
+    assert throughput.measured == "0.95x (0.80x to 1.00x)"
+    summary = summary_markdown(_rounds())
+    assert "| 0.95x (0.80x to 1.00x) |" in summary
+    assert "c=16, round 2" in ratios_markdown(_rounds())
