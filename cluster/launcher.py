@@ -37,6 +37,9 @@ RAY_ENV = {
 }
 
 
+# How many times (about a second apart) a process joining the cluster tries its GCS.
+GCS_CONNECT_ATTEMPTS_ENV = "RAY_gcs_server_port_wait_time_s"
+
 # Ray's token authentication: the mode, and a token given in the environment (else Ray reads
 # ~/.ray/auth_token).
 RAY_AUTH_MODE_ENV = "RAY_AUTH_MODE"
@@ -126,6 +129,9 @@ def connect(address: str) -> None:
     os.environ.update(RAY_ENV)
     if ray.is_initialized():
         return
+    # Callers have seen the GCS port answer (running_ray_address): what fails now is the
+    # credential, which Ray would retry for 20 s before the refusal reaches the operator.
+    os.environ.setdefault(GCS_CONNECT_ATTEMPTS_ENV, "5")
     ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     _quiet_ray_loggers()
 
