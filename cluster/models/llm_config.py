@@ -13,6 +13,7 @@ from ray.serve.llm import LLMConfig
 
 from cluster.config.checks import TYPED_ENGINE_FIELDS, resolve_source
 from cluster.config.schema import ClusterConfig, ModelConfig
+from cluster.models.node_init import SkipDownloadForLocalCheckpoint
 from cluster.models.server import INTERVAL_KEY, MAX_CHUNKS_KEY
 
 # vLLM's CPU backend sizes its KV cache from this (GiB) unless the engine is given
@@ -110,6 +111,7 @@ def to_llm_config(model: ModelConfig, cluster: ClusterConfig) -> LLMConfig:
             else None
         ),
         log_engine_metrics=True,
+        callback_config={"callback_class": SkipDownloadForLocalCheckpoint},
         experimental_configs={
             INTERVAL_KEY: model.streaming.coalesce_ms,
             MAX_CHUNKS_KEY: model.streaming.max_chunks,

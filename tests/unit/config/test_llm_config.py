@@ -11,6 +11,7 @@ from cluster.models.llm_config import (
     placement_bundles,
     to_llm_config,
 )
+from cluster.models.node_init import SkipDownloadForLocalCheckpoint
 from cluster.models.server import INTERVAL_KEY, MAX_CHUNKS_KEY
 
 CONFIG = parse_config(
@@ -85,3 +86,8 @@ def test_streaming_settings_are_checked() -> None:
         StreamingConfig.model_validate({"coalesce_ms": -1})
     with pytest.raises(ValueError, match="max_chunks"):
         StreamingConfig.model_validate({"max_chunks": 0})
+
+
+def test_the_model_server_skips_the_download_task_for_local_checkpoints() -> None:
+    callback = to_llm_config(MODEL, CONFIG).callback_config.callback_class
+    assert callback is SkipDownloadForLocalCheckpoint
