@@ -10,10 +10,12 @@ Each system is started, warmed up, measured at every concurrency and stopped bef
 next starts; ``--rounds N`` does all of that N times and judges the targets on the median of
 the rounds' ratios (each round's runs against bare vLLM's run of the same round).
 llm-fleet is measured six ways: HTTP and gRPC, each on the same model with no
-guard checks (the ``tiny-qwen2-unguarded`` route), with rule guardrails only (the
-``tiny-qwen2-rules`` route: PII, secrets, banned words, prompt length) and with its default
-guard policy (``tiny-qwen2``: the embedded default's ``standard`` checks, which add the
-embedding model's injection and topic checks). One more run per HTTP row at the
+guard checks (the route bound to the ``unguarded`` policy, ``tiny-qwen2-unguarded``), with
+rule guardrails only (the route bound to ``rules``, ``tiny-qwen2-rules``: PII, secrets,
+banned words, prompt length) and with its default guard policy (the model's own name: the
+embedded default's ``standard`` checks, which add the embedding model's injection and topic
+checks). ``--config loadtests/configs/bench-gpu.yaml`` runs the same comparison with
+Mistral 7B on one GPU. One more run per HTTP row at the
 highest concurrency reads every process's CPU time (where the time goes, per hop). vLLM's
 own ``vllm bench serve`` then measures bare vLLM and llm-fleet's HTTP endpoint again, as a
 cross-check by a client we did not write. Writes ``results.json``, ``report.md``, ``latency.png``,
@@ -39,7 +41,7 @@ from cluster.config.checks import resolve_source
 from cluster.config.loader import load_config
 from cluster.config.schema import ClusterConfig
 from cluster.launcher import running_ray_address
-from cluster.models.llm_config import engine_kwargs
+from cluster.models.llm_config import engine_kwargs, placement_bundles
 from services.auth.store import KeyStore
 from services.client.base import API_KEY_ENV
 
@@ -66,8 +68,9 @@ from .systems import (
 )
 
 DEFAULT_CONFIG = REPO / "loadtests/configs/bench.yaml"
-UNGUARDED_ROUTE = "tiny-qwen2-unguarded"
-RULES_ROUTE = "tiny-qwen2-rules"
+# The guard policies the bench config binds to its two extra routes.
+UNGUARDED_POLICY = "unguarded"
+RULES_POLICY = "rules"
 WARM_UP_REQUESTS = 8
 VLLM_PORT = 8100
 RAY_SERVE_LLM_PORT = 8200
@@ -124,6 +127,8 @@ def _systems(
         direct=True,
     )
     fleet = LLMFleet("llm-fleet", http, config=args.config)
+    unguarded = route_bound_to(config, UNGUARDED_POLICY)
+    rules = route_bound_to(config, RULES_POLICY)
     plan = {
         "vllm": (vllm, [Target("vllm", "http", vllm.base_url, engine.model)]),
         "ray-serve-llm": (
@@ -137,10 +142,10 @@ def _systems(
         "llm-fleet": (
             fleet,
             [
-                Target("llm-fleet", "http", http, UNGUARDED_ROUTE),
-                Target("llm-fleet", "grpc", grpc, UNGUARDED_ROUTE),
-                Target("llm-fleet+rules", "http", http, RULES_ROUTE),
-                Target("llm-fleet+rules", "grpc", grpc, RULES_ROUTE),
+                Target("llm-fleet", "http", http, unguarded),
+                Target("llm-fleet", "grpc", grpc, unguarded),
+                Target("llm-fleet+rules", "http", http, rules),
+                Target("llm-fleet+rules", "grpc", grpc, rules),
                 Target("llm-fleet+guards", "http", http, engine.model),
                 Target("llm-fleet+guards", "grpc", grpc, engine.model),
             ],
@@ -151,6 +156,18 @@ def _systems(
     if unknown:
         raise SystemExit(f"--systems: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
     return [plan[name] for name in chosen]
+
+
+def route_bound_to(config: ClusterConfig, policy: str) -> str:
+    """The route of the bench config whose guard binding is exactly ``policy``."""
+    routes = {route.name for route in config.routes}
+    for name, binding in config.guardrails.routes.items():
+        if binding == policy and name in routes:
+            return name
+    raise SystemExit(
+        f"--config: no route is bound to the guard policy '{policy}' alone "
+        f"(guardrails.routes); the comparison measures one"
+    )
 
 
 def _client(target: Target, args: argparse.Namespace) -> OpenAIHTTPClient | GrpcClient:
@@ -266,7 +283,12 @@ def run(args: argparse.Namespace) -> tuple[list[Run], dict[str, CpuSample]]:
 
 def _run(args: argparse.Namespace, config: ClusterConfig) -> tuple[list[Run], dict[str, CpuSample]]:
     model = config.models[0]
-    engine = Engine(model.name, resolve_source(model), engine_kwargs(model))
+    engine = Engine(
+        model.name,
+        resolve_source(model),
+        engine_kwargs(model),
+        bundles=placement_bundles(model, config),
+    )
     plan = _systems(args, config, engine)
     if running_ray_address() is not None:
         raise SystemExit("a Ray cluster is running here: stop it first (`fleet down`)")

@@ -4,10 +4,11 @@
         --engine-kwargs '{"dtype": "float32", ...}'
 
 Starts a local Ray, serves one model with Ray's defaults (its ingress, its LLMServer, its
-stream batching), and runs until interrupted, then stops Ray. Only what a
-CPU machine needs differs from the defaults, exactly as llm-fleet sets it: one CPU bundle
-per engine and no CPU reserved by the replica actors, on 8 logical CPUs (with Ray's
-default of one CPU per actor the ingress never schedules on two cores).
+stream batching), and runs until interrupted, then stops Ray. Only the placement differs
+from the defaults, exactly as llm-fleet sets it: the engine's bundles as llm-fleet
+reserves them (``--bundles``; one CPU on a CPU machine) and no CPU reserved by the replica
+actors, on 8 logical CPUs (with Ray's default of one CPU per actor the ingress never
+schedules on two cores).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--source", required=True, help="checkpoint path or hub id")
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--engine-kwargs", type=json.loads, default={})
+    parser.add_argument("--bundles", type=json.loads, default=[{"CPU": 1}])
     parser.add_argument("--num-cpus", type=int, default=8)
     parser.add_argument(
         "--direct",
@@ -42,7 +44,7 @@ def llm_config(args: argparse.Namespace) -> LLMConfig:
     return LLMConfig(
         model_loading_config={"model_id": args.model, "model_source": args.source},
         engine_kwargs=args.engine_kwargs,
-        placement_group_config={"bundles": [{"CPU": 1}]},
+        placement_group_config={"bundles": args.bundles, "strategy": "STRICT_PACK"},
         deployment_config={"ray_actor_options": {"num_cpus": 0}},
     )
 

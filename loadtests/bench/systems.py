@@ -43,6 +43,8 @@ class Engine:
     model: str
     source: str
     kwargs: dict[str, Any]
+    bundles: list[dict[str, float]] = field(default_factory=lambda: [{"CPU": 1}])
+    """Ray's placement-group bundles for one engine (one per tensor-parallel worker)."""
 
     def vllm_cli_args(self) -> list[str]:
         """The engine arguments as ``vllm serve`` flags: ``enforce_eager: true`` is
@@ -205,6 +207,8 @@ class RayServeLLM(System):
             str(self.port),
             "--engine-kwargs",
             json.dumps(self.engine.kwargs),
+            "--bundles",
+            json.dumps(self.engine.bundles),
             *(["--direct"] if self.direct else []),
         ]
 

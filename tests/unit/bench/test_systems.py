@@ -40,6 +40,18 @@ def test_ray_serve_llm_gets_the_same_engine_arguments() -> None:
 
     assert command[1:3] == ["-m", "loadtests.bench.ray_serve_llm_app"]
     assert json.loads(command[command.index("--engine-kwargs") + 1]) == ENGINE.kwargs
+    assert json.loads(command[command.index("--bundles") + 1]) == [{"CPU": 1}]
+
+
+def test_ray_serve_llm_reserves_what_llm_fleet_reserves_for_the_engine() -> None:
+    from loadtests.bench.ray_serve_llm_app import llm_config, parse_args
+
+    on_gpu = Engine("m", "org/m", {}, bundles=[{"CPU": 1, "GPU": 1}, {"CPU": 1, "GPU": 1}])
+    command = RayServeLLM("ray-serve-llm", "http://x/v1", engine=on_gpu).start_command()
+    config = llm_config(parse_args(command[3:]))
+
+    assert config.placement_group_config["bundles"] == on_gpu.bundles
+    assert config.placement_group_config["strategy"] == "STRICT_PACK"
 
 
 def test_llm_fleet_starts_from_its_config() -> None:

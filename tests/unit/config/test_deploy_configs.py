@@ -10,7 +10,8 @@ from cluster.config.checks import check_engine_arguments
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_DIR = REPO / "deploy" / "configs"
 BENCH_CONFIG = REPO / "loadtests" / "configs" / "bench.yaml"
-SHIPPED = [*sorted(CONFIG_DIR.glob("*.yaml")), BENCH_CONFIG]
+GPU_BENCH_CONFIG = REPO / "loadtests" / "configs" / "bench-gpu.yaml"
+SHIPPED = [*sorted(CONFIG_DIR.glob("*.yaml")), BENCH_CONFIG, GPU_BENCH_CONFIG]
 
 
 def test_local_and_gpu_configs_are_shipped() -> None:
@@ -88,3 +89,15 @@ def test_bench_config_measures_one_model_with_and_without_guards() -> None:
     unguarded = config.guardrails.checks_for("input", route="tiny-qwen2-unguarded")
     assert {check.type for check in guarded} >= {"pii", "secrets", "injection", "topics"}
     assert unguarded == []
+
+
+def test_gpu_bench_config_is_the_cpu_comparison_with_the_gpu_configs_mistral() -> None:
+    cpu, gpu = load_config(BENCH_CONFIG), load_config(GPU_BENCH_CONFIG)
+    (model,) = gpu.models
+    shipped = {m.name: m for m in load_config(CONFIG_DIR / "gpu.yaml").models}
+
+    assert gpu.device == "gpu"
+    assert (model.source, model.engine) == (shipped[model.name].source, shipped[model.name].engine)
+    assert gpu.guardrails.policies == cpu.guardrails.policies
+    assert gpu.guardrails.default == cpu.guardrails.default
+    assert sorted(gpu.guardrails.routes.values()) == sorted(cpu.guardrails.routes.values())
