@@ -78,7 +78,11 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     ray_address = joined or launcher.running_ray_address()
     started_ray = ray_address is None
     if started_ray:
-        typer.echo(f"starting a local Ray instance ({cluster_config.ray.num_cpus} logical CPUs)")
+        cpus = cluster_config.ray.num_cpus
+        typer.echo(
+            "starting a local Ray instance "
+            + (f"({cpus} logical CPUs)" if cpus is not None else "(every core of this machine)")
+        )
         launcher.start_local_head(
             cluster_config.ray.num_cpus, cluster_config.telemetry.metrics.port
         )
@@ -93,6 +97,7 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     signal.signal(signal.SIGINT, tear_down)
     signal.signal(signal.SIGTERM, tear_down)
     launcher.connect(ray_address)
+    check_capacity(cluster_config, started_ray=started_ray)
     new_key = _first_key(cluster_config)
     names = [model.name for model in cluster_config.models]
     typer.echo(f"deploying {len(names)} models: {', '.join(names)}")
@@ -110,6 +115,26 @@ def up(config: ConfigOption = None, address: AddressOption = None) -> None:
     typer.echo(f"  traces:                 {endpoints.traces}")
     typer.echo("  stop it with:           fleet down")
     _print_access(cluster_config, new_key)
+
+
+def check_capacity(config: ClusterConfig, *, started_ray: bool) -> None:
+    """Refuse models no node of a Ray started here can hold (nothing will add one); on a
+    joined cluster say which wait for a node (an autoscaler may still add it)."""
+    from cluster.capacity import node_resources, shortfalls
+
+    short = shortfalls(config, node_resources())
+    if short and started_ray:
+        _down()
+        raise fail(
+            "; ".join(s.message() for s in short)
+            + ". Run it where such a node is, or join a cluster that has one (--address)"
+        )
+    for shortfall in short:
+        typer.secho(
+            f"WARNING: {shortfall.message()}; its replicas wait until the cluster gains one",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 def _first_key(config: ClusterConfig) -> ApiKey | None:

@@ -178,11 +178,12 @@ def apply(
     engine or placement changed (rolling), scale the rest in place, reload routes and
     guardrail policies live."""
     from cluster import rollout
-    from cluster.cli.main import load_checked_config
+    from cluster.cli.main import check_capacity, load_checked_config
     from cluster.launcher import DeployError
 
     cluster_config = load_checked_config(config)
     connect_to_cluster()
+    check_capacity(cluster_config, started_ray=False)
     try:
         plan = rollout.plan_config(cluster_config)
         if not dry_run:
