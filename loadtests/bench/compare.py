@@ -33,15 +33,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.auth import key_file
-from cluster.config.checks import resolve_source
 from cluster.config.loader import load_config
 from cluster.config.schema import ClusterConfig
 from cluster.launcher import running_ray_address
-from cluster.models.llm_config import engine_kwargs, placement_bundles
 from services.auth.store import KeyStore
 from services.client.base import API_KEY_ENV
 
@@ -50,40 +47,17 @@ from .cpu_breakdown import CpuSample, cpu_during
 from .cpu_breakdown import to_markdown as cpu_markdown
 from .cross_check import cross_check_markdown, load_cross_check
 from .environment import machine_markdown
+from .plan import RAY_SERVE_LLM_PORT, VLLM_PORT, Target, engine_of, systems_to_run
 from .plots import write_plots
 from .prompts import load_prompts
 from .ratios import ratios_markdown, summary_markdown
 from .report import Run, to_json, to_markdown
 from .runner import run_closed_loop
 from .stats import summarize
-from .systems import (
-    REPO,
-    BareVLLM,
-    Engine,
-    LLMFleet,
-    RayServeLLM,
-    System,
-    SystemFailure,
-    ports_in_use,
-)
+from .systems import REPO, Engine, System, SystemFailure, ports_in_use
 
 DEFAULT_CONFIG = REPO / "loadtests/configs/bench.yaml"
-# The guard policies the bench config binds to its two extra routes.
-UNGUARDED_POLICY = "unguarded"
-RULES_POLICY = "rules"
 WARM_UP_REQUESTS = 8
-VLLM_PORT = 8100
-RAY_SERVE_LLM_PORT = 8200
-
-
-@dataclass(frozen=True)
-class Target:
-    """One measured row family: a label, a transport, where to send and which model name."""
-
-    label: str
-    transport: str
-    address: str
-    model: str
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -104,70 +78,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cross-check-prompts", type=int, default=64, help="0 skips it")
     parser.add_argument("--out", type=Path, default=None, help="default: loadtests/results/<UTC>")
     return parser.parse_args(argv)
-
-
-def _systems(
-    args: argparse.Namespace, config: ClusterConfig, engine: Engine
-) -> list[tuple[System, list[Target]]]:
-    """The systems to run, in order, each with what to measure on it."""
-    http = f"http://{config.http.host}:{config.http.port}/v1"
-    grpc = f"{config.grpc.host}:{config.grpc.port}"
-    vllm = BareVLLM("vllm", f"http://127.0.0.1:{VLLM_PORT}/v1", engine=engine, port=VLLM_PORT)
-    ray_llm = RayServeLLM(
-        "ray-serve-llm",
-        f"http://127.0.0.1:{RAY_SERVE_LLM_PORT}/v1",
-        engine=engine,
-        port=RAY_SERVE_LLM_PORT,
-    )
-    ray_llm_direct = RayServeLLM(
-        "ray-serve-llm-direct",
-        f"http://127.0.0.1:{RAY_SERVE_LLM_PORT}/v1",
-        engine=engine,
-        port=RAY_SERVE_LLM_PORT,
-        direct=True,
-    )
-    fleet = LLMFleet("llm-fleet", http, config=args.config)
-    unguarded = route_bound_to(config, UNGUARDED_POLICY)
-    rules = route_bound_to(config, RULES_POLICY)
-    plan = {
-        "vllm": (vllm, [Target("vllm", "http", vllm.base_url, engine.model)]),
-        "ray-serve-llm": (
-            ray_llm,
-            [Target("ray-serve-llm", "http", ray_llm.base_url, engine.model)],
-        ),
-        "ray-serve-llm-direct": (
-            ray_llm_direct,
-            [Target("ray-serve-llm-direct", "http", ray_llm_direct.base_url, engine.model)],
-        ),
-        "llm-fleet": (
-            fleet,
-            [
-                Target("llm-fleet", "http", http, unguarded),
-                Target("llm-fleet", "grpc", grpc, unguarded),
-                Target("llm-fleet+rules", "http", http, rules),
-                Target("llm-fleet+rules", "grpc", grpc, rules),
-                Target("llm-fleet+guards", "http", http, engine.model),
-                Target("llm-fleet+guards", "grpc", grpc, engine.model),
-            ],
-        ),
-    }
-    chosen = [name.strip() for name in args.systems.split(",") if name.strip()]
-    unknown = sorted(set(chosen) - plan.keys())
-    if unknown:
-        raise SystemExit(f"--systems: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
-    return [plan[name] for name in chosen]
-
-
-def route_bound_to(config: ClusterConfig, policy: str) -> str:
-    """The route of the bench config whose guard binding is exactly ``policy``."""
-    routes = {route.name for route in config.routes}
-    for name, binding in config.guardrails.routes.items():
-        if binding == policy and name in routes:
-            return name
-    raise SystemExit(
-        f"--config: no route is bound to the guard policy '{policy}' alone "
-        f"(guardrails.routes); the comparison measures one"
-    )
 
 
 def _client(target: Target, args: argparse.Namespace) -> OpenAIHTTPClient | GrpcClient:
@@ -282,14 +192,8 @@ def run(args: argparse.Namespace) -> tuple[list[Run], dict[str, CpuSample]]:
 
 
 def _run(args: argparse.Namespace, config: ClusterConfig) -> tuple[list[Run], dict[str, CpuSample]]:
-    model = config.models[0]
-    engine = Engine(
-        model.name,
-        resolve_source(model),
-        engine_kwargs(model),
-        bundles=placement_bundles(model, config),
-    )
-    plan = _systems(args, config, engine)
+    engine = engine_of(config)
+    plan = systems_to_run(args.systems, config, args.config, engine)
     if running_ray_address() is not None:
         raise SystemExit("a Ray cluster is running here: stop it first (`fleet down`)")
     busy = ports_in_use([VLLM_PORT, RAY_SERVE_LLM_PORT, config.http.port, config.grpc.port])

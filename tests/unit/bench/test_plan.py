@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from cluster.config import load_config, parse_config
-from loadtests.bench.compare import RULES_POLICY, UNGUARDED_POLICY, route_bound_to
+from loadtests.bench.plan import RULES_POLICY, UNGUARDED_POLICY, engine_of, route_bound_to
 
 CONFIGS = Path(__file__).resolve().parents[3] / "loadtests" / "configs"
 
@@ -31,3 +31,12 @@ def test_a_config_without_such_a_route_is_refused_by_name() -> None:
 
     with pytest.raises(SystemExit, match="no route is bound to the guard policy 'rules'"):
         route_bound_to(config, RULES_POLICY)
+
+
+def test_every_system_gets_the_configs_engine_and_placement() -> None:
+    engine = engine_of(load_config(CONFIGS / "bench-gpu.yaml"))
+
+    assert engine.model == "mistral-7b-instruct"
+    assert engine.source == "mistralai/Mistral-7B-Instruct-v0.2"
+    assert engine.kwargs["dtype"] == "bfloat16"
+    assert engine.bundles == [{"CPU": 1, "GPU": 1}]
